@@ -1,0 +1,138 @@
+"""The handler registry.
+
+`@handler("name")` only marks its target. At start-up `Registry.load` imports the built-in
+module and every module named in `SERVICE_HANDLERS`, collects the marked objects each module
+defines, and refuses a name seen twice. Nothing global is mutated, so every app (and every
+test) gets a registry of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from types import ModuleType
+from typing import Any, TypeVar
+
+from ..errors import ConfigError, DuplicateHandler
+from ..task import Task
+
+BUILTIN_MODULE = "service.handlers.builtin"
+MARK = "__service_handler__"
+
+log = logging.getLogger("service.handlers")
+
+Target = TypeVar("Target")
+Run = Callable[[Task], Awaitable[Any]]
+
+
+class Handler:
+    """Base for class-based handlers, with the seeds' lifecycle.
+
+    `startup()` runs before the first task, `shutdown()` after the drain, and `handle(task)`
+    for every task. Each may be `async def` or a plain `def`; a plain `handle` runs in a
+    worker thread so that it cannot block intake.
+    """
+
+    def startup(self) -> Any:
+        return None
+
+    def shutdown(self) -> Any:
+        return None
+
+    def handle(self, task: Task) -> Any:
+        raise NotImplementedError
+
+
+def handler(name: str) -> Callable[[Target], Target]:
+    """Mark an `async def f(task)` (or a `Handler` subclass) as the handler for `name`."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError("a handler name must be a non-empty string")
+
+    def mark(target: Target) -> Target:
+        setattr(target, MARK, name)
+        return target
+
+    return mark
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._runs: dict[str, Run] = {}
+        self._instances: list[Handler] = []
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._runs
+
+    def __repr__(self) -> str:
+        return f"Registry({sorted(self._runs)})"
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._runs)
+
+    @classmethod
+    def load(cls, module_names: Iterable[str]) -> Registry:
+        registry = cls()
+        for module_name in (BUILTIN_MODULE, *module_names):
+            registry.add_module(_import(module_name))
+        return registry
+
+    def add_module(self, module: ModuleType) -> None:
+        for value in list(vars(module).values()):
+            name = getattr(value, MARK, None)
+            if name is not None and getattr(value, "__module__", None) == module.__name__:
+                self.add(name, value)
+
+    def add(self, name: str, target: Any) -> None:
+        if name in self._runs:
+            raise DuplicateHandler(f"handler {name!r} is registered twice")
+        if inspect.isclass(target):
+            instance = target()
+            self._instances.append(instance)
+            self._runs[name] = _as_async(instance.handle)
+        elif callable(target):
+            self._runs[name] = _as_async(target)
+        else:
+            raise ConfigError(f"handler {name!r} is neither a function nor a class")
+
+    async def run(self, task: Task) -> Any:
+        return await self._runs[task.type](task)
+
+    async def startup(self) -> None:
+        for instance in self._instances:
+            await _call(instance.startup)
+
+    async def shutdown(self) -> None:
+        for instance in reversed(self._instances):
+            try:
+                await _call(instance.shutdown)
+            except Exception:
+                log.exception("handler shutdown failed: %r", instance)
+
+
+def _import(module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except Exception as error:
+        raise ConfigError(
+            f"cannot import handler module {module_name!r}: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _as_async(function: Callable[[Task], Any]) -> Run:
+    if inspect.iscoroutinefunction(function):
+        return function
+
+    async def in_thread(task: Task) -> Any:
+        return await asyncio.to_thread(function, task)
+
+    return in_thread
+
+
+async def _call(function: Callable[[], Any]) -> None:
+    result = function()
+    if inspect.isawaitable(result):
+        await result

@@ -1,0 +1,330 @@
+"""The SQLite store: durable by default, with group commit.
+
+One thread owns the connection. Calls from the event loop queue up while a transaction is
+in flight and all go into the next one: one commit, one fsync (WAL, `synchronous=FULL`) for
+everything that arrived meanwhile. `add` resolves only after that commit, so a 202 means
+the task is on disk. State changes (`record`) are coalesced per task, latest wins.
+
+Each process is an *owner* with a lease it renews from `maintain()`. A task belongs to the
+process that accepted or claimed it; tasks whose owner's lease ran out (or whose owner is a
+dead process on this host) are claimed by the others, or by the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .. import jsoncodec
+from ..errors import ConfigError, StoreError
+from ..settings import Settings
+from ..task import Task, new_id
+from . import sql
+
+log = logging.getLogger("service.store")
+
+T = TypeVar("T")
+Operation = Callable[[sqlite3.Connection], Any]
+Update = tuple[str, int, float, bytes | None, str | None, float | None, float | None, str]
+
+QUERIES = sql.queries("sqlite")
+BUSY_TIMEOUT_MS = 5000
+OWNER_MEMORY = 3600.0
+
+
+def database_path(url: str) -> Path:
+    """`sqlite:///relative.db` or `sqlite:////absolute/path.db`."""
+    path = url.removeprefix("sqlite:///")
+    if not url.startswith("sqlite:///") or not path:
+        raise ConfigError(
+            f"SERVICE_STORE={url!r}: write sqlite:///relative/file.db or sqlite:////absolute.db"
+        )
+    return Path(path)
+
+
+class SQLiteStore:
+    def __init__(self, settings: Settings) -> None:
+        self.path = database_path(settings.store)
+        self.owner = new_id()
+        self._lease = settings.lease_timeout
+        self._ttl = settings.result_ttl
+        self._host = socket.gethostname()
+        self._operations: list[tuple[Operation, asyncio.Future[Any]]] = []
+        self._updates: dict[str, Update] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._connection: sqlite3.Connection | None = None
+        self.commits = 0
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r}, owner={self.owner}, commits={self.commits})"
+
+    async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-store")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._connect)
+
+    async def close(self) -> None:
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        if self._executor is None:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._disconnect)
+        self._executor.shutdown()
+        self._executor = None
+
+    async def add(self, tasks: Sequence[Task]) -> list[Task]:
+        owner = self.owner
+        rows = [
+            (
+                task.id,
+                task.type,
+                jsoncodec.dumps(task.payload),
+                task.priority,
+                task.max_attempts,
+                task.run_at,
+                task.created_at,
+                task.idempotency_key,
+                owner,
+            )
+            for task in tasks
+        ]
+
+        def insert(connection: sqlite3.Connection) -> list[Task]:
+            connection.executemany(QUERIES["insert"], rows)
+            return [_already_stored(connection, task) for task in tasks]
+
+        result: list[Task] = await self._submit(insert)
+        return result
+
+    async def get(self, task_id: str) -> Task | None:
+        def select(connection: sqlite3.Connection) -> Task | None:
+            row = connection.execute(QUERIES["select_by_id"], (task_id,)).fetchone()
+            return None if row is None else _task(row)
+
+        result: Task | None = await self._submit(select)
+        return result
+
+    def record(self, task: Task) -> None:
+        result = None if task.result is None else jsoncodec.dumps(task.result)
+        self._updates[task.id] = (
+            task.status,
+            task.attempts,
+            task.run_at,
+            result,
+            task.error,
+            task.started_at,
+            task.finished_at,
+            task.id,
+        )
+        self._flush_soon()
+
+    async def claim(self, limit: int) -> list[Task]:
+        if limit <= 0:
+            return []
+        parameters = {"owner": self.owner, "now": time.time(), "limit": limit}
+
+        def claim(connection: sqlite3.Connection) -> list[Task]:
+            rows = connection.execute(QUERIES["claim"], parameters).fetchall()
+            rows.sort(key=lambda row: (-row["priority"], row["seq"]))
+            return [_task(row) for row in rows]
+
+        claimed: list[Task] = await self._submit(claim)
+        if claimed:
+            log.info("claimed %d unfinished tasks", len(claimed), extra={"action": "claim"})
+        return claimed
+
+    async def release(self, tasks: Sequence[Task]) -> None:
+        for task in tasks:
+            self.record(task)
+        owner = self.owner
+
+        def release(connection: sqlite3.Connection) -> None:
+            connection.execute(QUERIES["release"], (owner,))
+
+        await self._submit(release)
+
+    async def maintain(self) -> None:
+        now = time.time()
+        lease = (self.owner, self._host, os.getpid(), now + self._lease)
+
+        def upkeep(connection: sqlite3.Connection) -> None:
+            connection.execute(QUERIES["renew_lease"], lease)
+            connection.execute(QUERIES["purge_finished"], (now - self._ttl,))
+            connection.execute(QUERIES["forget_old_owners"], (now - OWNER_MEMORY,))
+
+        await self._submit(upkeep)
+
+    def _submit(self, operation: Operation) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._operations.append((operation, future))
+        self._flush_soon()
+        return future
+
+    def _flush_soon(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="sqlite-flush")
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._operations or self._updates:
+            operations, self._operations = self._operations, []
+            updates, self._updates = list(self._updates.values()), {}
+            work = [operation for operation, _ in operations]
+            try:
+                results = await loop.run_in_executor(
+                    self._executor, self._transaction, updates, work
+                )
+            except StoreError as error:
+                if updates:
+                    log.error(
+                        "lost %d task updates: %s", len(updates), error, extra={"action": "store"}
+                    )
+                for _, future in operations:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), result in zip(operations, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    def _transaction(self, updates: list[Update], operations: list[Operation]) -> list[Any]:
+        connection = self._connection
+        if connection is None:
+            raise StoreError("the SQLite store is not open")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                if updates:
+                    connection.executemany(QUERIES["update"], updates)
+                results = [operation(connection) for operation in operations]
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise StoreError(f"{self.path}: {error}") from error
+        self.commits += 1
+        return results
+
+    def _connect(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            connection.row_factory = sqlite3.Row
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise StoreError(f"{self.path}: cannot use WAL journal mode (got {mode!r})")
+            connection.execute("PRAGMA synchronous = FULL")
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            migrate(connection)
+            self._connection = connection
+            self._transaction([], [self._forget_dead_owners, self._renew])
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"cannot open the task database {self.path}: {error}") from error
+
+    def _disconnect(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._transaction([], [lambda c: c.execute(QUERIES["drop_owner"], (self.owner,))])
+        finally:
+            self._connection.close()
+            self._connection = None
+
+    def _renew(self, connection: sqlite3.Connection) -> None:
+        lease = (self.owner, self._host, os.getpid(), time.time() + self._lease)
+        connection.execute(QUERIES["renew_lease"], lease)
+
+    def _forget_dead_owners(self, connection: sqlite3.Connection) -> None:
+        """Owners on this host whose process is gone hold nothing: free their tasks now."""
+        rows = connection.execute(QUERIES["select_owners_on_host"], (self._host, self.owner))
+        for owner, pid in rows.fetchall():
+            if pid == os.getpid() or not _process_alive(pid):
+                connection.execute(QUERIES["drop_owner"], (owner,))
+
+
+def migrate(connection: sqlite3.Connection, target: int | None = None) -> int:
+    """Bring the schema to `target` (default: the newest); return the version it has."""
+    known = sql.migrations("sqlite")
+    newest = known[-1][0] if target is None else target
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > known[-1][0]:
+            raise StoreError(
+                f"the task database has schema version {version}, newer than this service "
+                f"knows ({known[-1][0]}): upgrade the service"
+            )
+        for number, script in known:
+            if version < number <= newest:
+                for statement in _statements(script):
+                    connection.execute(statement)
+                version = number
+        connection.execute(f"PRAGMA user_version = {version}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return version
+
+
+def _statements(script: str) -> Iterator[str]:
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+
+
+def _already_stored(connection: sqlite3.Connection, task: Task) -> Task:
+    if task.idempotency_key is None:
+        return task
+    row = connection.execute(QUERIES["select_by_key"], (task.idempotency_key,)).fetchone()
+    return task if row["id"] == task.id else _task(row)
+
+
+def _task(row: sqlite3.Row) -> Task:
+    result = row["result"]
+    return Task(
+        type=row["type"],
+        payload=jsoncodec.loads(row["payload"]),
+        id=row["id"],
+        priority=row["priority"],
+        max_attempts=row["max_attempts"],
+        run_at=row["run_at"],
+        status=row["status"],
+        attempts=row["attempts"],
+        result=None if result is None else jsoncodec.loads(result),
+        error=row["error"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        idempotency_key=row["idempotency_key"],
+    )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

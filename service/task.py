@@ -1,0 +1,74 @@
+"""The task: what a handler receives and what `GET /task/<id>` shows."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Status = Literal["queued", "running", "done", "failed", "cancelled"]
+UNFINISHED: frozenset[str] = frozenset({"queued", "running"})
+
+
+def new_id() -> str:
+    """122 random bits (UUID version 4), as 32 hex digits."""
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True, eq=False)
+class Task:
+    """One unit of work.
+
+    Handlers read `id`, `type`, `payload` and `attempt`; the rest is the task's record.
+    Times are seconds since the epoch (UTC).
+    """
+
+    type: str
+    payload: Any
+    id: str = field(default_factory=new_id)
+    priority: int = 0
+    max_attempts: int = 1
+    run_at: float = 0.0
+    status: Status = "queued"
+    attempts: int = 0
+    result: Any = None
+    error: str | None = None
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def attempt(self) -> int:
+        """Which attempt is running now: 1 on the first run."""
+        return self.attempts
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in UNFINISHED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "status": self.status,
+            "payload": self.payload,
+            "result": self.result,
+            "error": self.error,
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "priority": self.priority,
+            "created_at": iso(self.created_at),
+            "run_at": iso(max(self.run_at, self.created_at)),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+        }
+
+
+def iso(timestamp: float | None) -> str | None:
+    """ISO 8601 in UTC with microseconds, e.g. 2026-01-02T03:04:05.678901+00:00."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="microseconds")

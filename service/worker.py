@@ -1,0 +1,225 @@
+"""The worker pool: a bounded asyncio queue drained by worker coroutines.
+
+Every task this process has accepted and not finished is *held*: it waits in the ready
+queue (ordered by priority, then arrival), waits in the delayed heap until its `run_at`,
+or runs. `SERVICE_QUEUE_MAXSIZE` bounds the held tasks, which bounds memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import math
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import jsoncodec
+from .handlers import Registry
+from .settings import Settings
+from .store import Store
+from .task import Task
+
+log = logging.getLogger("service.worker")
+
+Entry = tuple[float, int, Task]
+
+
+@dataclass(slots=True)
+class Counts:
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    cancelled: int = 0
+    abandoned: int = 0
+    released: int = 0
+
+
+class WorkerPool:
+    def __init__(self, settings: Settings, registry: Registry, store: Store) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.store = store
+        self.counts = Counts()
+        self.held: dict[str, Task] = {}
+        self._reserved = 0
+        # Unbounded on purpose: `reserve` bounds the held tasks before they are stored, and
+        # entries of cancelled tasks may linger here until a worker skips them.
+        self._ready: asyncio.PriorityQueue[Entry] = asyncio.PriorityQueue()
+        self._delayed: list[Entry] = []
+        self._delayed_changed = asyncio.Event()
+        self._order = itertools.count()
+        self._workers: list[asyncio.Task[None]] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._finished_recently = 0
+        self._rate = 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"WorkerPool(workers={len(self._workers)}, held={len(self.held)}, "
+            f"ready={self._ready.qsize()}, delayed={len(self._delayed)}, {self.counts})"
+        )
+
+    @property
+    def free(self) -> int:
+        return self.settings.queue_maxsize - len(self.held) - self._reserved
+
+    def reserve(self, count: int) -> bool:
+        """Hold room for `count` tasks while they are being stored."""
+        if count > self.free:
+            return False
+        self._reserved += count
+        return True
+
+    def unreserve(self, count: int) -> None:
+        self._reserved -= count
+
+    def retry_after(self) -> int:
+        """Whole seconds until the queue has likely drained enough to take more."""
+        if self._rate <= 0:
+            return 1
+        return max(1, min(60, math.ceil(len(self.held) / self._rate / 2)))
+
+    def start(self) -> None:
+        self._timer = asyncio.create_task(self._release_due(), name="service-timer")
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"service-worker-{number}")
+            for number in range(self.settings.concurrency)
+        ]
+
+    def push(self, tasks: Iterable[Task]) -> None:
+        for task in tasks:
+            self.held[task.id] = task
+            self._schedule(task)
+
+    def cancel(self, task: Task) -> None:
+        """Cancel a held task that has not started; the worker skips it when it comes up."""
+        task.status = "cancelled"
+        task.finished_at = time.time()
+        self.counts.cancelled += 1
+        self._finish(task)
+
+    def measure(self, interval: float) -> None:
+        """Update the completion rate that `retry_after` uses; call once per interval."""
+        self._rate = self._finished_recently / interval
+        self._finished_recently = 0
+
+    async def drain(self, timeout: float) -> list[Task]:
+        """Let the workers finish the due tasks for up to `timeout` seconds, then stop them.
+
+        Returns the tasks still held: not yet due, or cancelled when the deadline came.
+        """
+        if self._timer is not None:
+            self._timer.cancel()
+        try:
+            await asyncio.wait_for(self._ready.join(), timeout)
+        except TimeoutError:
+            log.warning("drain deadline of %.1f s passed", timeout, extra={"action": "drain"})
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(
+            *self._workers, *[self._timer] if self._timer else [], return_exceptions=True
+        )
+        self._workers = []
+        return list(self.held.values())
+
+    def _schedule(self, task: Task) -> None:
+        if task.run_at > time.time():
+            heapq.heappush(self._delayed, (task.run_at, next(self._order), task))
+            self._delayed_changed.set()
+        else:
+            self._ready.put_nowait((-task.priority, next(self._order), task))
+
+    async def _release_due(self) -> None:
+        delayed = self._delayed
+        while True:
+            now = time.time()
+            while delayed and delayed[0][0] <= now:
+                task = heapq.heappop(delayed)[2]
+                if task.status == "queued":
+                    self._ready.put_nowait((-task.priority, next(self._order), task))
+            wait = delayed[0][0] - now if delayed else None
+            self._delayed_changed.clear()
+            try:
+                await asyncio.wait_for(self._delayed_changed.wait(), wait)
+            except TimeoutError:
+                pass
+
+    async def _work(self) -> None:
+        ready = self._ready
+        while True:
+            task = (await ready.get())[2]
+            try:
+                if task.status == "queued":
+                    await self._execute(task)
+            finally:
+                ready.task_done()
+
+    async def _execute(self, task: Task) -> None:
+        task.status = "running"
+        task.attempts += 1
+        task.started_at = time.time()
+        self.store.record(task)
+        try:
+            async with asyncio.timeout(self.settings.task_timeout) as deadline:
+                result = await self.registry.run(task)
+            if result is not None:
+                jsoncodec.dumps(result)
+        except asyncio.CancelledError:
+            self._put_back(task)
+            raise
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            self._fail(task, f"timed out after {self.settings.task_timeout:g} s")
+        except Exception as error:
+            self._fail(task, f"{type(error).__name__}: {error}")
+        else:
+            task.status = "done"
+            task.result = result
+            task.finished_at = time.time()
+            self.counts.done += 1
+            self._finish(task)
+
+    def _fail(self, task: Task, message: str) -> None:
+        task.error = message
+        if task.attempts < task.max_attempts:
+            task.status = "queued"
+            task.run_at = time.time() + self._backoff(task.attempts)
+            self.counts.retried += 1
+            self.store.record(task)
+            log.info(
+                "task %s failed (attempt %d), will retry: %s",
+                task.id,
+                task.attempts,
+                message,
+                extra={"action": "retry", "task_id": task.id},
+            )
+            self._schedule(task)
+            return
+        task.status = "failed"
+        task.finished_at = time.time()
+        self.counts.failed += 1
+        log.warning(
+            "task %s failed: %s", task.id, message, extra={"action": "failed", "task_id": task.id}
+        )
+        self._finish(task)
+
+    def _put_back(self, task: Task) -> None:
+        """A task cut off by the drain deadline: queued again, its attempt not used up."""
+        task.status = "queued"
+        task.attempts -= 1
+        task.started_at = None
+
+    def _finish(self, task: Task) -> None:
+        self.held.pop(task.id, None)
+        self._finished_recently += 1
+        self.store.record(task)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: half to all of retry_delay * 2^(attempt-1), capped."""
+        ceiling = min(self.settings.retry_delay * 2 ** (attempt - 1), 300.0)
+        return random.uniform(ceiling / 2, ceiling)
