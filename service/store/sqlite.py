@@ -255,7 +255,7 @@ class SQLiteStore:
         """Owners on this host whose process is gone hold nothing: free their tasks now."""
         rows = connection.execute(QUERIES["select_owners_on_host"], (self._host, self.owner))
         for owner, pid in rows.fetchall():
-            if pid == os.getpid() or not _process_alive(pid):
+            if not _process_alive(pid):
                 connection.execute(QUERIES["drop_owner"], (owner,))
 
 

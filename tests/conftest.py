@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from quart import Quart
+from quart.typing import TestClientProtocol
+
+from service import Settings, create_app
+from service.core import TaskService
+from tests import sample_handlers
+
+STORES = ["memory", "sqlite"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_sample_state() -> None:
+    sample_handlers.seen.clear()
+    sample_handlers.lifecycle.clear()
+    sample_handlers.gate = asyncio.Event()
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'tasks.db'}"
+
+
+@pytest.fixture
+def settings(store_url: str) -> Settings:
+    return Settings(
+        store=store_url,
+        handlers=("tests.sample_handlers",),
+        retry_delay=0.01,
+        drain_timeout=5,
+    )
+
+
+class Running:
+    """A started app, its test client and its service."""
+
+    def __init__(self, app: Quart) -> None:
+        self.app = app
+        self.client: TestClientProtocol = app.test_client()
+        self.service: TaskService = app.extensions["task_service"]
+
+    async def post(self, path: str, body: Any, **kwargs: Any) -> Any:
+        return await self.client.post(path, json=body, **kwargs)
+
+    async def wait_finished(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
+        """Wait on the pool, not on the clock, until the task is no longer held."""
+        async with asyncio.timeout(timeout):
+            while task_id in self.service.pool.held:
+                await asyncio.sleep(0.002)
+        response = await self.client.get(f"/task/{task_id}")
+        body: dict[str, Any] = await response.get_json()
+        return body
+
+
+Starter = Callable[..., Any]
+
+
+@pytest.fixture
+def start(settings: Settings) -> Starter:
+    """`async with start(**overrides) as running:` a fresh app per use, started and drained."""
+
+    @asynccontextmanager
+    async def starter(**overrides: Any) -> AsyncIterator[Running]:
+        app = create_app(replace(settings, **overrides))
+        async with app.test_app():
+            yield Running(app)
+
+    return starter

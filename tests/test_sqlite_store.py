@@ -1,0 +1,170 @@
+"""What only a durable store promises: reopen, crash recovery, migrations, many owners."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from service import Settings, Task
+from service.errors import StoreError
+from service.store.sqlite import SQLiteStore, migrate
+
+
+def sqlite_store(path: Path, **overrides: float) -> SQLiteStore:
+    return SQLiteStore(Settings(store=f"sqlite:///{path}", **overrides))  # type: ignore[arg-type]
+
+
+async def test_tasks_survive_a_reopen(tmp_path: Path) -> None:
+    first = sqlite_store(tmp_path / "t.db")
+    await first.open()
+    task = Task(type="echo", payload={"keep": True})
+    await first.add([task])
+    await first.release([])
+    await first.close()
+
+    second = sqlite_store(tmp_path / "t.db")
+    await second.open()
+    try:
+        claimed = await second.claim(10)
+        assert [(t.id, t.payload, t.status) for t in claimed] == [
+            (task.id, {"keep": True}, "queued")
+        ]
+    finally:
+        await second.close()
+
+
+async def test_tasks_of_a_dead_process_are_claimed_with_their_attempts(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    crashed = sqlite_store(path)
+    await crashed.open()
+    running, queued = Task(type="echo", payload=1), Task(type="echo", payload=2, priority=9)
+    await crashed.add([running, queued])
+    running.status, running.attempts = "running", 1
+    crashed.record(running)
+    await crashed.get(running.id)  # the update is flushed with this read
+    # The process dies: no close, no release. Its owner row says it lives on this host
+    # with a pid that no longer exists.
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE owners SET pid = 2147483646")
+    assert crashed._executor is not None
+    crashed._executor.shutdown()
+
+    successor = sqlite_store(path)
+    await successor.open()
+    try:
+        claimed = await successor.claim(10)
+        assert [task.id for task in claimed] == [queued.id, running.id]
+        assert [(task.status, task.attempts) for task in claimed] == [("queued", 0), ("queued", 1)]
+        assert await successor.claim(10) == []
+    finally:
+        await successor.close()
+
+
+async def test_a_live_owner_keeps_its_tasks_until_its_lease_runs_out(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    holder, other = sqlite_store(path, lease_timeout=1), sqlite_store(path, lease_timeout=1)
+    await holder.open()
+    await other.open()
+    try:
+        task = Task(type="echo", payload=1)
+        await holder.add([task])
+        assert await other.claim(10) == []
+        with sqlite3.connect(path) as connection:
+            connection.execute("UPDATE owners SET expires_at = 0 WHERE id = ?", (holder.owner,))
+        assert [t.id for t in await other.claim(10)] == [task.id]
+        assert await other.claim(10) == []
+    finally:
+        await holder.close()
+        await other.close()
+
+
+async def test_claims_are_exclusive_between_owners(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    seeder = sqlite_store(path)
+    await seeder.open()
+    tasks = [Task(type="echo", payload=n) for n in range(200)]
+    await seeder.add(tasks)
+    await seeder.release([])
+    await seeder.close()
+
+    owners = [sqlite_store(path) for _ in range(3)]
+    for owner in owners:
+        await owner.open()
+    try:
+        batches = await asyncio.gather(*(owner.claim(30) for owner in owners for _ in range(3)))
+        claimed = [task.id for batch in batches for task in batch]
+        assert len(claimed) == len(set(claimed)) == 200  # 9 claims of 30: all, once each
+    finally:
+        for owner in owners:
+            await owner.close()
+
+
+async def test_older_schema_is_migrated_and_keeps_its_tasks(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path, isolation_level=None) as connection:
+        assert migrate(connection, target=1) == 1
+        connection.execute(
+            "INSERT INTO tasks (id, type, payload, created_at) VALUES ('old', 'echo', '7', ?)",
+            (time.time(),),
+        )
+    store = sqlite_store(path)
+    await store.open()
+    try:
+        claimed = await store.claim(10)
+        assert [(task.id, task.payload) for task in claimed] == [("old", 7)]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA user_version = 99")
+    store = sqlite_store(path)
+    with pytest.raises(StoreError, match="schema version 99, newer than this service knows"):
+        await store.open()
+
+
+async def test_durability_settings(tmp_path: Path) -> None:
+    store = sqlite_store(tmp_path / "t.db")
+    await store.open()
+    try:
+        assert store._connection is not None
+        assert store._connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    finally:
+        await store.close()
+
+
+async def test_concurrent_adds_share_commits(tmp_path: Path) -> None:
+    store = sqlite_store(tmp_path / "t.db")
+    await store.open()
+    try:
+        before = store.commits
+        await asyncio.gather(*(store.add([Task(type="echo", payload=n)]) for n in range(200)))
+        assert store.commits - before < 20
+    finally:
+        await store.close()
+
+
+async def test_locked_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = sqlite_store(path)
+    await store.open()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreError, match="database is locked"):
+            await store.add([Task(type="echo", payload=1)])
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        await store.close()
+    assert os.path.exists(path)

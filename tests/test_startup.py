@@ -1,0 +1,67 @@
+"""Start-up refuses bad settings, bad handler modules and duplicate names."""
+
+from __future__ import annotations
+
+import pytest
+
+from service import Settings, create_app
+from service.errors import ConfigError, DuplicateHandler
+from service.handlers import Registry
+
+
+async def start_and_fail(settings: Settings) -> str:
+    app = create_app(settings)
+    with pytest.raises(ConfigError) as error:
+        await app.extensions["task_service"].start()
+    return str(error.value)
+
+
+async def test_unknown_store() -> None:
+    message = await start_and_fail(Settings(store="redis://nowhere"))
+    assert "SERVICE_STORE='redis://nowhere' is not a known store" in message
+
+
+async def test_handler_module_that_does_not_import() -> None:
+    message = await start_and_fail(Settings(store="memory", handlers=("no.such.module",)))
+    assert "cannot import handler module 'no.such.module'" in message
+
+
+async def test_duplicate_handler_name() -> None:
+    with pytest.raises(DuplicateHandler, match="'dummy' is registered twice"):
+        Registry.load(["tests.duplicate_handlers"])
+
+
+async def test_class_and_function_handlers_are_collected() -> None:
+    registry = Registry.load(["tests.sample_handlers"])
+    assert {"notification", "fifo", "dummy", "echo", "lifecycle", "blocking"} <= set(registry.names)
+
+
+def test_settings_from_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "SERVICE_STORE": "memory",
+            "SERVICE_CONCURRENCY": "3",
+            "SERVICE_DRAIN_TIMEOUT": "2.5",
+            "SERVICE_HANDLERS": "a.b, c.d,",
+            "SERVICE_MAX_BODY": "10",
+        }
+    )
+    assert settings.store == "memory" and settings.concurrency == 3
+    assert settings.drain_timeout == 2.5 and settings.handlers == ("a.b", "c.d")
+    assert settings.max_body == 10 and settings.queue_maxsize == 10_000
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SERVICE_CONCURRENCY", "abc"),
+        ("SERVICE_CONCURRENCY", "0"),
+        ("SERVICE_QUEUE_MAXSIZE", "1.5"),
+        ("SERVICE_DRAIN_TIMEOUT", "-1"),
+        ("SERVICE_TASK_TIMEOUT", "nan"),
+        ("SERVICE_MAX_BODY", "lots"),
+    ],
+)
+def test_bad_setting_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{name} must be"):
+        Settings.from_env({name: value})
