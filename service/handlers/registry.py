@@ -14,7 +14,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ..errors import ConfigError, DuplicateHandler
 from ..task import Task
@@ -90,7 +90,7 @@ class Registry:
         if name in self._runs:
             raise DuplicateHandler(f"handler {name!r} is registered twice")
         if inspect.isclass(target):
-            instance = target()
+            instance = cast(Handler, target())
             self._instances.append(instance)
             self._runs[name] = _as_async(instance.handle)
         elif callable(target):
