@@ -61,7 +61,7 @@ async def journal(task: Task) -> None:
     """Appends the task id to the file named by $JOURNAL: one line per run."""
     await asyncio.sleep(float(os.environ.get("JOURNAL_DELAY", "0")))
     with open(os.environ["JOURNAL"], "a") as file:
-        file.write(f"{task.id} {task.attempt}\n")
+        file.write(f"{task.id} {task.attempt} {os.getpid()}\n")
 
 
 @handler("lifecycle")
