@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from .api import api, json_response
 from .core import TaskService
 from .errors import RequestError, ServiceError
+from .intake import Intake
 from .settings import Settings
 
 log = logging.getLogger("service")
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     service = TaskService(settings)
     app.extensions["task_service"] = service
     app.register_blueprint(api)
+    app.asgi_app = Intake(app.asgi_app, service)  # type: ignore[method-assign]
 
     @app.before_serving
     async def start() -> None:
@@ -52,8 +54,7 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.errorhandler(RequestError)
     async def refused(error: RequestError) -> Response:
-        body = {"error": error.code, "message": error.message}
-        return json_response(body, error.status, error.headers)
+        return error_response(error)
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
@@ -65,10 +66,13 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
         log.exception("unexpected error while answering a request")
-        message = "the service failed to answer; the error is in its log"
-        return json_response({"error": "internal_error", "message": message}, 500)
+        return error_response(RequestError.internal())
 
     return app
+
+
+def error_response(error: RequestError) -> Response:
+    return json_response(error.body(), error.status, error.headers)
 
 
 def configure_logging() -> None:

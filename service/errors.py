@@ -40,3 +40,12 @@ class RequestError(ServiceError):
         self.code = code
         self.message = message
         self.headers = headers or {}
+
+    @classmethod
+    def internal(cls) -> RequestError:
+        """What a client sees of a failure it did not cause: no traceback, no detail."""
+        message = "the service failed to answer; the error is in its log"
+        return cls(500, "internal_error", message)
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}

@@ -1,0 +1,187 @@
+"""`POST /task` and `POST /tasks`, served straight on ASGI in front of Quart.
+
+Intake is the hot path, so it skips Quart's request and response objects: it reads the
+headers it needs, the query string and the body, calls the service, and sends the answer.
+Every other request goes on to Quart. The rules (body limit, JSON only, options) and the
+error answers are the same as everywhere else in the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, cast
+from urllib.parse import parse_qsl
+
+from hypercorn.typing import ASGIReceiveCallable as Receive
+from hypercorn.typing import ASGISendCallable as Send
+from hypercorn.typing import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope, Scope
+
+from . import jsoncodec
+from .core import Options, TaskService
+from .errors import RequestError
+
+log = logging.getLogger("service.intake")
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ROUTES = frozenset({"/task", "/tasks"})
+OPTION_NAMES = frozenset({"type", "priority", "delay", "max_attempts"})
+MAX_ATTEMPTS_LIMIT = 100
+BODY_TIMEOUT = 60.0
+JSON_HEADER = (b"content-type", b"application/json")
+
+
+class Intake:
+    def __init__(self, app: ASGIApp, service: TaskService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in ROUTES:
+            await self.app(scope, receive, send)
+            return
+        try:
+            status, body, headers = await self._answer(scope, receive)
+        except RequestError as error:
+            status, body, headers = error.status, error.body(), error.headers
+        except Exception:
+            log.exception("unexpected error while accepting a task")
+            status, body, headers = 500, RequestError.internal().body(), {}
+        await respond(send, status, body, headers)
+
+    async def _answer(self, scope: HTTPScope, receive: Receive) -> tuple[int, Any, dict[str, str]]:
+        if scope["method"] != "POST":
+            raise RequestError(
+                405, "method_not_allowed", f"{scope['path']} takes POST", {"Allow": "POST"}
+            )
+        service = self.service
+        options = parse_options(scope["query_string"], service.settings.default_type)
+        headers = dict(scope["headers"])
+        payload = await read_json(headers, receive, service.settings.max_body)
+        if scope["path"] == "/task":
+            key = headers.get(b"idempotency-key", b"").decode("latin-1") or None
+            [(task, created)] = await service.submit(options, [payload], idempotency_key=key)
+            body = {"success": "OK", "id": task.id, "status": task.status}
+            return (202 if created else 200), body, {"Location": f"/task/{task.id}"}
+        if not isinstance(payload, list):
+            raise RequestError(400, "not_a_list", "POST /tasks takes a JSON array of payloads")
+        limit = service.settings.max_batch
+        if len(payload) > limit:
+            message = f"a batch holds at most {limit} tasks, {len(payload)} were sent"
+            raise RequestError(413, "batch_too_large", message)
+        accepted = await service.submit(options, payload)
+        return 202, {"success": "OK", "ids": [task.id for task, _ in accepted]}, {}
+
+
+async def respond(send: Send, status: int, body: Any, headers: Mapping[str, str]) -> None:
+    content = jsoncodec.dumps(body)
+    raw = [JSON_HEADER, (b"content-length", b"%d" % len(content))]
+    raw += [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": raw,
+    }
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": content, "more_body": False}
+    await send(start)
+    await send(end)
+
+
+async def read_json(headers: Mapping[bytes, bytes], receive: Receive, limit: int) -> Any:
+    if not is_json(headers.get(b"content-type", b"")):
+        raise RequestError(
+            415,
+            "unsupported_media_type",
+            "send the task as JSON with the header Content-Type: application/json",
+        )
+    declared = headers.get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    message = cast(dict[str, Any], await receive())
+    body = message.get("body", b"")
+    if message.get("more_body", False):
+        async with asyncio.timeout(BODY_TIMEOUT):
+            body = await read_rest(bytearray(body), receive, limit)
+    if len(body) > limit:
+        raise too_large(limit)
+    try:
+        return jsoncodec.loads(body)
+    except jsoncodec.InvalidJSON as error:
+        raise RequestError(
+            400, "invalid_json", f"the body is not one UTF-8 encoded JSON value: {error}"
+        ) from None
+
+
+async def read_rest(body: bytearray, receive: Receive, limit: int) -> bytes:
+    while True:
+        message = cast(dict[str, Any], await receive())
+        if message["type"] != "http.request":
+            raise RequestError(400, "incomplete_body", "the client went away mid-body")
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise too_large(limit)
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def is_json(content_type: bytes) -> bool:
+    mimetype = content_type.split(b";", 1)[0].strip().lower()
+    return mimetype == b"application/json" or (
+        mimetype.startswith(b"application/") and mimetype.endswith(b"+json")
+    )
+
+
+def too_large(limit: int) -> RequestError:
+    return RequestError(413, "payload_too_large", f"the body is larger than {limit} bytes")
+
+
+def parse_options(query_string: bytes, default_type: str) -> Options:
+    if not query_string:
+        return Options(type=default_type)
+    args = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    unknown = sorted(set(args) - OPTION_NAMES)
+    if unknown:
+        raise bad_parameter(
+            f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(OPTION_NAMES))}"
+        )
+    return Options(
+        type=args.get("type") or default_type,
+        priority=integer(args, "priority", minimum=-(2**31), maximum=2**31 - 1) or 0,
+        delay=seconds(args, "delay"),
+        max_attempts=integer(args, "max_attempts", minimum=1, maximum=MAX_ATTEMPTS_LIMIT),
+    )
+
+
+def integer(args: Mapping[str, str], name: str, *, minimum: int, maximum: int) -> int | None:
+    raw = args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_parameter(f"{name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise bad_parameter(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def seconds(args: Mapping[str, str], name: str) -> float:
+    raw = args.get(name)
+    if raw is None:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise bad_parameter(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise bad_parameter(f"{name} must be a finite number of seconds >= 0, got {raw!r}")
+    return value
+
+
+def bad_parameter(message: str) -> RequestError:
+    return RequestError(422, "invalid_parameter", message)
