@@ -82,10 +82,10 @@ class TaskService:
         finally:
             await self.registry.shutdown()
             self.state = "stopped"
-        if self.settings.store == "memory":
-            counts.abandoned = len(left)
-        else:
+        if self.store.durable:
             counts.released = len(left)
+        else:
+            counts.abandoned = len(left)
         log.info(
             "stopped after %.2f s of drain: done=%d failed=%d cancelled=%d "
             "abandoned=%d (lost) released=%d (kept queued for the next start)",
@@ -112,7 +112,7 @@ class TaskService:
             )
         count = len(payloads)
         if not self.pool.reserve(count):
-            seconds = self.pool.retry_after()
+            seconds = self.pool.retry_after(count)
             raise RequestError(
                 503,
                 "queue_full",

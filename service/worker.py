@@ -77,11 +77,11 @@ class WorkerPool:
     def unreserve(self, count: int) -> None:
         self._reserved -= count
 
-    def retry_after(self) -> int:
-        """Whole seconds until the queue has likely drained enough to take more."""
+    def retry_after(self, count: int) -> int:
+        """Whole seconds until `count` tasks have likely finished at the recent rate."""
         if self._rate <= 0:
             return 1
-        return max(1, min(60, math.ceil(len(self.held) / self._rate / 2)))
+        return max(1, min(60, math.ceil(count / self._rate)))
 
     def start(self) -> None:
         self._timer = asyncio.create_task(self._release_due(), name="service-timer")

@@ -16,6 +16,9 @@ from ..task import Task
 
 
 class Store(Protocol):
+    durable: bool
+    """True when tasks outlive the process: unfinished ones are released, not lost."""
+
     async def open(self) -> None:
         """Connect, create or migrate the schema; raise StoreError if that fails."""
 

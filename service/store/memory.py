@@ -11,6 +11,8 @@ from ..task import Task
 
 
 class MemoryStore:
+    durable = False
+
     def __init__(self, settings: Settings) -> None:
         self._ttl = settings.result_ttl
         self._max_finished = settings.result_max

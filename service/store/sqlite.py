@@ -51,6 +51,8 @@ def database_path(url: str) -> Path:
 
 
 class SQLiteStore:
+    durable = True
+
     def __init__(self, settings: Settings) -> None:
         self.path = database_path(settings.store)
         self.owner = new_id()
