@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -13,8 +13,8 @@ UNFINISHED: frozenset[str] = frozenset({"queued", "running"})
 
 
 def new_id() -> str:
-    """122 random bits (UUID version 4), as 32 hex digits."""
-    return uuid.uuid4().hex
+    """128 random bits from the OS, as 32 hex digits: not guessable."""
+    return os.urandom(16).hex()
 
 
 @dataclass(slots=True, eq=False)

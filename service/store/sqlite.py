@@ -86,6 +86,7 @@ class SQLiteStore:
 
     async def add(self, tasks: Sequence[Task]) -> list[Task]:
         owner = self.owner
+        keyed = any(task.idempotency_key is not None for task in tasks)
         rows = [
             (
                 task.id,
@@ -103,7 +104,9 @@ class SQLiteStore:
 
         def insert(connection: sqlite3.Connection) -> list[Task]:
             connection.executemany(QUERIES["insert"], rows)
-            return [_already_stored(connection, task) for task in tasks]
+            if keyed:
+                return [_already_stored(connection, task) for task in tasks]
+            return list(tasks)
 
         result: list[Task] = await self._submit(insert)
         return result

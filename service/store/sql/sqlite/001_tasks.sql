@@ -14,9 +14,11 @@ CREATE TABLE tasks (
     created_at      REAL NOT NULL,
     started_at      REAL,
     finished_at     REAL,
-    idempotency_key TEXT UNIQUE,
+    idempotency_key TEXT,
     owner           TEXT
 );
 
 CREATE INDEX tasks_unfinished ON tasks (priority DESC, seq) WHERE status IN ('queued', 'running');
+CREATE UNIQUE INDEX tasks_idempotency_key ON tasks (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
 CREATE INDEX tasks_finished ON tasks (finished_at) WHERE finished_at IS NOT NULL;

@@ -2,7 +2,7 @@
 INSERT INTO tasks (id, type, payload, priority, max_attempts, run_at, status, created_at,
                    idempotency_key, owner)
 VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
-ON CONFLICT (idempotency_key) DO NOTHING;
+ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 
 -- name: select_by_key
 SELECT * FROM tasks WHERE idempotency_key = ?;
