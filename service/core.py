@@ -150,12 +150,12 @@ class TaskService:
         task = await self.get(task_id)
         if task is None:
             raise RequestError(404, "not_found", f"no task with id {task_id!r}")
-        if task.status != "queued" or task.id not in self.pool.held:
-            raise RequestError(
-                409,
-                "not_cancellable",
-                f"task {task_id} is {task.status}; only a queued task can be cancelled",
-            )
+        if task.status != "queued":
+            message = f"task {task_id} is {task.status}; only a queued task can be cancelled"
+            raise RequestError(409, "not_cancellable", message)
+        if task.id not in self.pool.held:
+            message = f"task {task_id} is queued in another process, which alone can cancel it"
+            raise RequestError(409, "not_cancellable", message)
         self.pool.cancel(task)
         return task
 
