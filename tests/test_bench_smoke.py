@@ -1,0 +1,46 @@
+"""The benchmark harness runs end to end at tiny sizes (no timing is asserted).
+
+Only the in-process drain runs here: it needs nothing beyond the project itself, unlike the
+HTTP groups (wrk, gunicorn) and the peer comparison (Redis, SAQ, arq).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.drain import run_drain, store_url  # noqa: E402
+from bench.report import Row, ratio_row, table  # noqa: E402
+
+TASKS = 200
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+@pytest.mark.parametrize("gated", [True, False])
+async def test_drain_finishes_every_task(store: str, gated: bool, tmp_path: Path) -> None:
+    result = await run_drain(store_url(store, tmp_path, "smoke"), TASKS, batch=50, gated=gated)
+
+    assert result.tasks == TASKS
+    assert result.done == TASKS
+    assert result.intake_rate > 0
+    assert result.drain_rate > 0
+
+
+def test_table_shows_ratios_and_verdicts() -> None:
+    rows = [
+        Row("group", "plain", "1/s"),
+        ratio_row("group", "a / b", [2.0, 4.0], [1.0, 2.0], at_least=1.5),
+        ratio_row("group", "b / a", [1.0, 2.0], [2.0, 4.0], at_least=1.0),
+    ]
+
+    lines = table(rows).splitlines()
+
+    assert lines[0].startswith("| Group | Measure |")
+    assert "| 2.00x |" in lines[3] and lines[3].endswith("| >= 1.5x | met |")
+    assert "| 0.50x |" in lines[4] and lines[4].endswith("| **missed** |")
