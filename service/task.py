@@ -39,6 +39,8 @@ class Task:
     started_at: float | None = None
     finished_at: float | None = None
     idempotency_key: str | None = None
+    seq: int = field(default=0, repr=False)
+    """The store's row number, where a store has one."""
 
     @property
     def attempt(self) -> int:

@@ -29,6 +29,16 @@ Entry = tuple[float, int, Task]
 
 
 @dataclass(slots=True)
+class Slot:
+    """One worker coroutine and the task it runs, for the deadline watchdog."""
+
+    runner: asyncio.Task[None] | None = None
+    task: Task | None = None
+    deadline: float = 0.0
+    expired: bool = False
+
+
+@dataclass(slots=True)
 class Counts:
     done: int = 0
     failed: int = 0
@@ -52,14 +62,14 @@ class WorkerPool:
         self._delayed: list[Entry] = []
         self._delayed_changed = asyncio.Event()
         self._order = itertools.count()
-        self._workers: list[asyncio.Task[None]] = []
-        self._timer: asyncio.Task[None] | None = None
+        self._slots: list[Slot] = []
+        self._helpers: list[asyncio.Task[None]] = []
         self._finished_recently = 0
         self._rate = 0.0
 
     def __repr__(self) -> str:
         return (
-            f"WorkerPool(workers={len(self._workers)}, held={len(self.held)}, "
+            f"WorkerPool(workers={len(self._slots)}, held={len(self.held)}, "
             f"ready={self._ready.qsize()}, delayed={len(self._delayed)}, {self.counts})"
         )
 
@@ -84,11 +94,13 @@ class WorkerPool:
         return max(1, min(60, math.ceil(count / self._rate)))
 
     def start(self) -> None:
-        self._timer = asyncio.create_task(self._release_due(), name="service-timer")
-        self._workers = [
-            asyncio.create_task(self._work(), name=f"service-worker-{number}")
-            for number in range(self.settings.concurrency)
+        self._helpers = [
+            asyncio.create_task(self._release_due(), name="service-timer"),
+            asyncio.create_task(self._watch_deadlines(), name="service-watchdog"),
         ]
+        self._slots = [Slot() for _ in range(self.settings.concurrency)]
+        for number, slot in enumerate(self._slots):
+            slot.runner = asyncio.create_task(self._work(slot), name=f"service-worker-{number}")
 
     def push(self, tasks: Iterable[Task]) -> None:
         for task in tasks:
@@ -112,18 +124,16 @@ class WorkerPool:
 
         Returns the tasks still held: not yet due, or cancelled when the deadline came.
         """
-        if self._timer is not None:
-            self._timer.cancel()
+        self._helpers[0].cancel()
         try:
             await asyncio.wait_for(self._ready.join(), timeout)
         except TimeoutError:
             log.warning("drain deadline of %.1f s passed", timeout, extra={"action": "drain"})
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(
-            *self._workers, *[self._timer] if self._timer else [], return_exceptions=True
-        )
-        self._workers = []
+        tasks = [*self._helpers, *(slot.runner for slot in self._slots if slot.runner)]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._slots, self._helpers = [], []
         return list(self.held.values())
 
     def _schedule(self, task: Task) -> None:
@@ -148,33 +158,51 @@ class WorkerPool:
             except TimeoutError:
                 pass
 
-    async def _work(self) -> None:
+    async def _watch_deadlines(self) -> None:
+        """Cancel the attempts that run past SERVICE_TASK_TIMEOUT.
+
+        One watchdog for the pool instead of a timer per task: an attempt is cancelled at
+        most a quarter of the timeout (and at most one second) after its deadline.
+        """
+        period = min(1.0, self.settings.task_timeout / 4)
+        while True:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            for slot in self._slots:
+                if slot.task is not None and not slot.expired and slot.deadline <= now:
+                    slot.expired = True
+                    assert slot.runner is not None
+                    slot.runner.cancel()
+
+    async def _work(self, slot: Slot) -> None:
         ready = self._ready
+        timeout = self.settings.task_timeout
         while True:
             task = (await ready.get())[2]
             try:
                 if task.status == "queued":
-                    await self._execute(task)
+                    slot.task, slot.deadline = task, time.monotonic() + timeout
+                    slot.expired = False
+                    await self._execute(task, slot)
             finally:
+                slot.task = None
                 ready.task_done()
 
-    async def _execute(self, task: Task) -> None:
+    async def _execute(self, task: Task, slot: Slot) -> None:
         task.status = "running"
         task.attempts += 1
         task.started_at = time.time()
         self.store.record(task)
         try:
-            async with asyncio.timeout(self.settings.task_timeout) as deadline:
-                result = await self.registry.run(task)
+            result = await self.registry.run(task)
             if result is not None:
                 jsoncodec.dumps(result)
         except asyncio.CancelledError:
+            if slot.expired and _uncancel() == 0:
+                self._fail(task, f"timed out after {self.settings.task_timeout:g} s")
+                return
             self._put_back(task)
             raise
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            self._fail(task, f"timed out after {self.settings.task_timeout:g} s")
         except Exception as error:
             self._fail(task, f"{type(error).__name__}: {error}")
         else:
@@ -223,3 +251,10 @@ class WorkerPool:
         """Exponential backoff with jitter: half to all of retry_delay * 2^(attempt-1), capped."""
         ceiling = min(self.settings.retry_delay * 2 ** (attempt - 1), 300.0)
         return random.uniform(ceiling / 2, ceiling)
+
+
+def _uncancel() -> int:
+    """Take back one cancellation of this task; return how many remain."""
+    current = asyncio.current_task()
+    assert current is not None
+    return current.uncancel()

@@ -46,7 +46,8 @@ async def test_tasks_of_a_dead_process_are_claimed_with_their_attempts(tmp_path:
     await crashed.add([running, queued])
     running.status, running.attempts = "running", 1
     crashed.record(running)
-    await crashed.get(running.id)  # the update is flushed with this read
+    assert (await crashed.get(running.id)) is running  # read back before it is written
+    await crashed.maintain()  # written with the next transaction that is not intake
     # The process dies: no close, no release. Its owner row says it lives on this host
     # with a pid that no longer exists.
     with sqlite3.connect(path) as connection:
@@ -168,3 +169,26 @@ async def test_locked_database_is_a_store_error(tmp_path: Path) -> None:
         blocker.close()
         await store.close()
     assert os.path.exists(path)
+
+
+async def test_state_changes_land_on_their_own_rows(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = sqlite_store(path)
+    await store.open()
+    keyed = Task(type="echo", payload="k", idempotency_key="key")
+    batch = [Task(type="echo", payload=n) for n in range(5)]
+    await store.add([keyed])
+    await store.add(batch)
+    for task, status in ((batch[1], "done"), (batch[3], "failed"), (keyed, "cancelled")):
+        task.status, task.finished_at = status, time.time()  # type: ignore[assignment]
+        store.record(task)
+    await store.release([])
+    await store.close()
+    with sqlite3.connect(path) as connection:
+        rows = dict(connection.execute("SELECT id, status FROM tasks").fetchall())
+    assert rows == {
+        keyed.id: "cancelled",
+        **{task.id: "queued" for task in batch},
+        batch[1].id: "done",
+        batch[3].id: "failed",
+    }

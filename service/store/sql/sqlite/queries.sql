@@ -4,6 +4,9 @@ INSERT INTO tasks (id, type, payload, priority, max_attempts, run_at, status, cr
 VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 
+-- name: max_seq
+SELECT coalesce(max(seq), 0) FROM tasks;
+
 -- name: select_by_key
 SELECT * FROM tasks WHERE idempotency_key = ?;
 
@@ -13,7 +16,7 @@ SELECT * FROM tasks WHERE id = ?;
 -- name: update
 UPDATE tasks
 SET status = ?, attempts = ?, run_at = ?, result = ?, error = ?, started_at = ?, finished_at = ?
-WHERE id = ?;
+WHERE seq = ?;
 
 -- name: release
 UPDATE tasks SET status = 'queued', owner = NULL
