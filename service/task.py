@@ -13,8 +13,12 @@ UNFINISHED: frozenset[str] = frozenset({"queued", "running"})
 
 
 def new_id() -> str:
-    """128 random bits from the OS, as 32 hex digits: not guessable."""
-    return os.urandom(16).hex()
+    """The time in milliseconds (12 hex digits), then 128 random bits (32): not guessable.
+
+    Time first, so that ids sort by creation: new ids land at the end of the store's index
+    instead of anywhere in it, which keeps intake fast as the table grows.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(16).hex()}"
 
 
 @dataclass(slots=True, eq=False)

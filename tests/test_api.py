@@ -15,7 +15,7 @@ async def test_post_task_answers_202_with_id_and_location(start: Starter) -> Non
         assert response.status_code == 202
         body = await response.get_json()
         assert body["success"] == "OK" and body["status"] == "queued"
-        assert re.fullmatch(r"[0-9a-f]{32}", body["id"])
+        assert re.fullmatch(r"[0-9a-f]{44}", body["id"])
         assert response.headers["Location"] == f"/task/{body['id']}"
         record = await running.wait_finished(body["id"])
     assert record["status"] == "done"
@@ -66,7 +66,7 @@ async def test_batch_is_enqueued_in_order(start: Starter) -> None:
 
 async def test_unknown_task_is_404(start: Starter) -> None:
     async with start() as running:
-        response = await running.client.get("/task/" + "0" * 32)
+        response = await running.client.get("/task/" + "0" * 44)
         assert response.status_code == 404
         assert (await response.get_json())["error"] == "not_found"
 
