@@ -192,3 +192,16 @@ async def test_state_changes_land_on_their_own_rows(tmp_path: Path) -> None:
         batch[1].id: "done",
         batch[3].id: "failed",
     }
+
+
+async def test_maintain_folds_the_wal_into_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = sqlite_store(path)
+    await store.open()
+    try:
+        await store.add([Task(type="echo", payload="x" * 100) for _ in range(5000)])
+        before = path.stat().st_size
+        await store.maintain()
+        assert path.stat().st_size > before + 500_000
+    finally:
+        await store.close()

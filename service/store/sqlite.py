@@ -43,7 +43,9 @@ BUSY_TIMEOUT_MS = 5000
 OWNER_MEMORY = 3600.0
 RECORD_DELAY = 0.05
 CACHE_KIB = 64 * 1024  # the page cache: indexes stay in memory as the table grows
-CHECKPOINT_PAGES = 10_000  # fold the WAL into the file every ~40 MB instead of every 4 MB
+# The WAL is folded into the file by a passive checkpoint every second on a thread of its
+# own, so that commits never wait for it; the writer checkpoints only if that falls behind.
+FALLBACK_CHECKPOINT_PAGES = 100_000
 
 
 def database_path(url: str) -> Path:
@@ -71,6 +73,8 @@ class SQLiteStore:
         self._recorded_since = 0.0
         self._flusher: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpoint_connection: sqlite3.Connection | None = None
         self._connection: sqlite3.Connection | None = None
         self.commits = 0
 
@@ -79,6 +83,7 @@ class SQLiteStore:
 
     async def open(self) -> None:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-store")
+        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._connect)
 
@@ -88,6 +93,11 @@ class SQLiteStore:
         if self._executor is None:
             return
         loop = asyncio.get_running_loop()
+        if self._checkpointer is not None:
+            # Queued behind any checkpoint still running on that thread.
+            await loop.run_in_executor(self._checkpointer, self._close_checkpoints)
+            self._checkpointer.shutdown()
+            self._checkpointer = None
         await loop.run_in_executor(self._executor, self._disconnect)
         self._executor.shutdown()
         self._executor = None
@@ -151,6 +161,16 @@ class SQLiteStore:
             connection.execute(QUERIES["forget_old_owners"], (now - OWNER_MEMORY,))
 
         await self._submit(upkeep)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._checkpointer, self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        if self._checkpoint_connection is None:
+            return
+        try:
+            self._checkpoint_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as error:
+            raise StoreError(f"{self.path}: checkpoint failed: {error}") from error
 
     def _submit(self, operation: Operation) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -230,25 +250,35 @@ class SQLiteStore:
     def _connect(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
-            connection.row_factory = sqlite3.Row
+            connection = self._open_connection()
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
                 raise StoreError(f"{self.path}: cannot use WAL journal mode (got {mode!r})")
-            connection.execute("PRAGMA synchronous = FULL")
             connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-            connection.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
-            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_CHECKPOINT_PAGES}")
             migrate(connection)
             self._connection = connection
+            self._checkpoint_connection = self._open_connection()
             self._transaction([], [], [self._forget_dead_owners, self._renew])
         except (sqlite3.Error, OSError) as error:
             raise StoreError(f"cannot open the task database {self.path}: {error}") from error
+
+    def _open_connection(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return connection
+
+    def _close_checkpoints(self) -> None:
+        if self._checkpoint_connection is not None:
+            self._checkpoint_connection.close()
+            self._checkpoint_connection = None
 
     def _disconnect(self) -> None:
         if self._connection is None:
