@@ -70,7 +70,7 @@ def main() -> None:
         total += acknowledged
         print(
             f"round {number + 1}/{rounds}: {acknowledged} acknowledged, all done, "
-            f"{repeated} ran twice (were running at the kill)",
+            f"{repeated} ran again (running at the kill, or finished but not yet written)",
             flush=True,
         )
     print(f"{rounds} rounds, {total} acknowledged tasks, none lost")
