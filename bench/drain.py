@@ -65,19 +65,18 @@ async def run_drain(
     service = TaskService(settings)
     await service.start()
     try:
-        if gated:
-            return await _measure_gated(service, tasks, batch)
-        return await _measure_end_to_end(service, tasks, batch)
+        return await _measure(service, tasks, batch, gated)
     finally:
         handlers.open_gate()
         await service.stop()
 
 
-async def _measure_gated(service: TaskService, tasks: int, batch: int) -> DrainResult:
-    handlers.close_gate()
-    concurrency = service.settings.concurrency
-    await service.submit(Options(type="gate"), [None] * concurrency)
-    await _until(lambda: _all_running(service, concurrency))
+async def _measure(service: TaskService, tasks: int, batch: int, gated: bool) -> DrainResult:
+    if gated:
+        handlers.close_gate()
+        concurrency = service.settings.concurrency
+        await service.submit(Options(type="gate"), [None] * concurrency)
+        await _until(lambda: _all_running(service, concurrency))
     payloads = _payloads(tasks, batch)
     began = time.perf_counter()
     accepted = [await service.submit(Options(type="dummy"), each) for each in payloads]
@@ -89,22 +88,7 @@ async def _measure_gated(service: TaskService, tasks: int, batch: int) -> DrainR
         tasks=tasks,
         done=sum(task.status == "done" for each in accepted for task, _ in each),
         intake_seconds=intake_end - began,
-        drain_seconds=finished - intake_end,
-    )
-
-
-async def _measure_end_to_end(service: TaskService, tasks: int, batch: int) -> DrainResult:
-    payloads = _payloads(tasks, batch)
-    began = time.perf_counter()
-    accepted = [await service.submit(Options(type="dummy"), each) for each in payloads]
-    intake_end = time.perf_counter()
-    await _until_empty(service)
-    finished = time.perf_counter()
-    return DrainResult(
-        tasks=tasks,
-        done=sum(task.status == "done" for each in accepted for task, _ in each),
-        intake_seconds=intake_end - began,
-        drain_seconds=finished - began,
+        drain_seconds=finished - (intake_end if gated else began),
     )
 
 
