@@ -157,6 +157,12 @@ class TaskService:
             message = f"task {task_id} is queued in another process, which alone can cancel it"
             raise RequestError(409, "not_cancellable", message)
         self.pool.cancel(task)
+        try:
+            await self.store.flush()
+        except StoreError as error:
+            raise RequestError(
+                503, "store_unavailable", "the task is cancelled here, but could not be stored"
+            ) from error
         return task
 
     def _check_accepting(self) -> None:

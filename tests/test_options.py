@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 from tests import sample_handlers
 from tests.conftest import Starter
@@ -91,6 +93,19 @@ async def test_cancel_a_queued_task(start: Starter) -> None:
         record = await (await running.client.get(f"/task/{task_id}")).get_json()
     assert record["status"] == "cancelled"
     assert sample_handlers.seen == ["blocker"]
+
+
+async def test_cancel_is_stored_before_the_answer(start: Starter, tmp_path: Path) -> None:
+    async with start(concurrency=1, store=f"sqlite:///{tmp_path / 'c.db'}") as running:
+        await running.post("/task?type=gated", "blocker")
+        queued = await running.post("/task?type=gated", "cancelled")
+        task_id = (await queued.get_json())["id"]
+        assert (await running.client.delete(f"/task/{task_id}")).status_code == 200
+        with sqlite3.connect(tmp_path / "c.db") as connection:
+            query = "SELECT status FROM tasks WHERE id = ?"
+            [(status,)] = connection.execute(query, (task_id,)).fetchall()
+        assert status == "cancelled"
+        sample_handlers.gate.set()
 
 
 async def test_cancel_running_finished_or_unknown(start: Starter) -> None:

@@ -38,6 +38,9 @@ class Store(Protocol):
     def record(self, task: Task) -> None:
         """Persist the task's new state (started, finished, retried, cancelled) soon."""
 
+    async def flush(self) -> None:
+        """Write every recorded state now; return once it is stored."""
+
     async def claim(self, limit: int) -> list[Task]:
         """Take over unfinished tasks that no live process holds (after a crash), up to limit."""
 

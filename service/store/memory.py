@@ -52,6 +52,9 @@ class MemoryStore:
             while len(self._finished) > self._max_finished:
                 self._forget(self._finished.popleft())
 
+    async def flush(self) -> None:
+        return None
+
     async def claim(self, limit: int) -> list[Task]:
         return []
 

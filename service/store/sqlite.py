@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import jsoncodec
 from ..errors import ConfigError, StoreError
@@ -34,7 +34,6 @@ from . import sql
 
 log = logging.getLogger("service.store")
 
-T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
 Update = tuple[str, int, float, bytes | None, str | None, float | None, float | None, int]
 
@@ -126,6 +125,9 @@ class SQLiteStore:
         self._recorded[task.id] = task
         self._flush_soon()
 
+    async def flush(self) -> None:
+        await self._submit(lambda connection: None)
+
     async def claim(self, limit: int) -> list[Task]:
         if limit <= 0:
             return []
@@ -153,10 +155,9 @@ class SQLiteStore:
 
     async def maintain(self) -> None:
         now = time.time()
-        lease = (self.owner, self._host, os.getpid(), now + self._lease)
 
         def upkeep(connection: sqlite3.Connection) -> None:
-            connection.execute(QUERIES["renew_lease"], lease)
+            self._renew(connection)
             connection.execute(QUERIES["purge_finished"], (now - self._ttl,))
             connection.execute(QUERIES["forget_old_owners"], (now - OWNER_MEMORY,))
 
