@@ -205,3 +205,19 @@ async def test_maintain_folds_the_wal_into_the_database(tmp_path: Path) -> None:
         assert path.stat().st_size > before + 500_000
     finally:
         await store.close()
+
+
+async def test_an_unexpected_failure_fails_the_callers_instead_of_hanging(tmp_path: Path) -> None:
+    store = sqlite_store(tmp_path / "t.db")
+    await store.open()
+    try:
+        broken = store._submit(lambda connection: 1 / 0)
+        added = asyncio.ensure_future(store.add([Task(type="echo", payload=1)]))
+        await asyncio.sleep(0)  # joins the same transaction
+        with pytest.raises(StoreError, match="division by zero"):
+            await asyncio.wait_for(broken, 5)
+        with pytest.raises(StoreError, match="division by zero"):
+            await asyncio.wait_for(added, 5)
+        assert await store.add([Task(type="echo", payload=2)])  # and the store goes on
+    finally:
+        await store.close()

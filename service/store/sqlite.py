@@ -196,13 +196,11 @@ class SQLiteStore:
                     self._executor, self._transaction, new, updates, work
                 )
             except StoreError as error:
-                if updates:
-                    log.error(
-                        "lost %d task updates: %s", len(updates), error, extra={"action": "store"}
-                    )
-                for future in [*(f for _, f in adds), *(f for _, f in operations)]:
-                    if not future.done():
-                        future.set_exception(error)
+                self._fail(adds, operations, len(updates), error)
+                continue
+            except Exception as error:  # a bug: fail the callers rather than leave them waiting
+                log.exception("the task store failed", extra={"action": "store"})
+                self._fail(adds, operations, len(updates), StoreError(f"{self.path}: {error}"))
                 continue
             for tasks, added in adds:
                 if not added.done():
@@ -210,6 +208,19 @@ class SQLiteStore:
             for (_, future), result in zip(operations, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    def _fail(
+        self,
+        adds: list[tuple[Sequence[Task], asyncio.Future[list[Task]]]],
+        operations: list[tuple[Operation, asyncio.Future[Any]]],
+        updates: int,
+        error: StoreError,
+    ) -> None:
+        if updates:
+            log.error("lost %d task updates: %s", updates, error, extra={"action": "store"})
+        for future in [*(added for _, added in adds), *(done for _, done in operations)]:
+            if not future.done():
+                future.set_exception(error)
 
     def _take_updates(self, intake_only: bool) -> list[Update]:
         """The recorded states to write now: at once, unless intake alone is waiting."""
