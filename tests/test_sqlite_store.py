@@ -211,9 +211,9 @@ async def test_an_unexpected_failure_fails_the_callers_instead_of_hanging(tmp_pa
     store = sqlite_store(tmp_path / "t.db")
     await store.open()
     try:
-        broken = store._submit(lambda connection: 1 / 0)
         added = asyncio.ensure_future(store.add([Task(type="echo", payload=1)]))
-        await asyncio.sleep(0)  # joins the same transaction
+        await asyncio.sleep(0)  # the add is queued; the operation below joins its transaction
+        broken = store._submit(lambda connection: 1 / 0)
         with pytest.raises(StoreError, match="division by zero"):
             await asyncio.wait_for(broken, 5)
         with pytest.raises(StoreError, match="division by zero"):
