@@ -63,7 +63,8 @@ class WorkerPool:
         self._delayed_changed = asyncio.Event()
         self._order = itertools.count()
         self._slots: list[Slot] = []
-        self._helpers: list[asyncio.Task[None]] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._finished_recently = 0
         self._rate = 0.0
 
@@ -94,10 +95,8 @@ class WorkerPool:
         return max(1, min(60, math.ceil(count / self._rate)))
 
     def start(self) -> None:
-        self._helpers = [
-            asyncio.create_task(self._release_due(), name="service-timer"),
-            asyncio.create_task(self._watch_deadlines(), name="service-watchdog"),
-        ]
+        self._timer = asyncio.create_task(self._release_due(), name="service-timer")
+        self._watchdog = asyncio.create_task(self._watch_deadlines(), name="service-watchdog")
         self._slots = [Slot() for _ in range(self.settings.concurrency)]
         for number, slot in enumerate(self._slots):
             slot.runner = asyncio.create_task(self._work(slot), name=f"service-worker-{number}")
@@ -124,16 +123,18 @@ class WorkerPool:
 
         Returns the tasks still held: not yet due, or cancelled when the deadline came.
         """
-        self._helpers[0].cancel()
+        if self._timer is not None:
+            self._timer.cancel()  # tasks not yet due are not waited for
         try:
             await asyncio.wait_for(self._ready.join(), timeout)
         except TimeoutError:
             log.warning("drain deadline of %.1f s passed", timeout, extra={"action": "drain"})
-        tasks = [*self._helpers, *(slot.runner for slot in self._slots if slot.runner)]
+        runners = [slot.runner for slot in self._slots if slot.runner is not None]
+        tasks = [*runners, *(task for task in (self._timer, self._watchdog) if task is not None)]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._slots, self._helpers = [], []
+        self._slots, self._timer, self._watchdog = [], None, None
         return list(self.held.values())
 
     def _schedule(self, task: Task) -> None:
