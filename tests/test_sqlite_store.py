@@ -46,8 +46,9 @@ async def test_tasks_of_a_dead_process_are_claimed_with_their_attempts(tmp_path:
     await crashed.add([running, queued])
     running.status, running.attempts = "running", 1
     crashed.record(running)
-    assert (await crashed.get(running.id)) is running  # read back before it is written
-    await crashed.maintain()  # written with the next transaction that is not intake
+    found = await crashed.get(running.id)
+    assert found is not None and (found.status, found.attempts) == ("running", 1)
+    await crashed.flush()
     # The process dies: no close, no release. Its owner row says it lives on this host
     # with a pid that no longer exists.
     with sqlite3.connect(path) as connection:
@@ -211,9 +212,11 @@ async def test_an_unexpected_failure_fails_the_callers_instead_of_hanging(tmp_pa
     store = sqlite_store(tmp_path / "t.db")
     await store.open()
     try:
+        busy = store._submit(lambda connection: time.sleep(0.2))  # the next two share a batch
         added = asyncio.ensure_future(store.add([Task(type="echo", payload=1)]))
-        await asyncio.sleep(0)  # the add is queued; the operation below joins its transaction
+        await asyncio.sleep(0)
         broken = store._submit(lambda connection: 1 / 0)
+        await busy
         with pytest.raises(StoreError, match="division by zero"):
             await asyncio.wait_for(broken, 5)
         with pytest.raises(StoreError, match="division by zero"):
