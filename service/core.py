@@ -82,6 +82,7 @@ class TaskService:
         finally:
             await self.registry.shutdown()
             self.state = "stopped"
+        log.info("store closed: %r", self.store, extra={"action": "stop"})
         if self.store.durable:
             counts.released = len(left)
         else:
