@@ -25,8 +25,6 @@ HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
-    408: "request_timeout",
-    413: "payload_too_large",
 }
 
 
@@ -46,7 +44,6 @@ def create_app(settings: Settings | None = None) -> Quart:
         except ServiceError as error:
             log.error("start-up failed: %s", error, extra={"action": "start"})
             raise
-        app.config["MAX_CONTENT_LENGTH"] = service.settings.max_body
 
     @app.after_serving
     async def stop() -> None:

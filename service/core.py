@@ -36,7 +36,6 @@ class TaskService:
         self._given_settings = settings
         self.state = "starting"
         self._upkeep: asyncio.Task[None] | None = None
-        self._started_at = 0.0
 
     def __repr__(self) -> str:
         pool = getattr(self, "pool", None)
@@ -53,7 +52,6 @@ class TaskService:
         self.pool.push(await self.store.claim(self.pool.free))
         self.pool.start()
         self._upkeep = asyncio.create_task(self._keep_up(), name="service-upkeep")
-        self._started_at = time.monotonic()
         self.state = "serving"
         log.info(
             "serving with store=%s concurrency=%d queue_maxsize=%d handlers=%s",
