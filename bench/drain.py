@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.core import Options, TaskService
+from service.core import TaskService
+from service.options import Options
 from service.settings import Settings
 
 from . import handlers, loop

@@ -6,11 +6,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import RequestError, StoreError
 from .handlers import Registry
+from .options import Options
 from .settings import Settings
 from .store import Store, open_store
 from .task import Task
@@ -19,16 +19,6 @@ from .worker import WorkerPool
 log = logging.getLogger("service")
 
 UPKEEP_INTERVAL = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    """What a client may choose per request, beside the payload."""
-
-    type: str
-    priority: int = 0
-    delay: float = 0.0
-    max_attempts: int | None = None
 
 
 class TaskService:

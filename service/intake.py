@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
-from urllib.parse import parse_qsl
 
 from hypercorn.typing import ASGIReceiveCallable as Receive
 from hypercorn.typing import ASGISendCallable as Send
 from hypercorn.typing import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope, Scope
 
 from . import jsoncodec
-from .core import Options, TaskService
+from .core import TaskService
 from .errors import RequestError
+from .options import parse_options
 
 log = logging.getLogger("service.intake")
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ROUTES = frozenset({"/task", "/tasks"})
-OPTION_NAMES = frozenset({"type", "priority", "delay", "max_attempts"})
-MAX_ATTEMPTS_LIMIT = 100
 BODY_TIMEOUT = 60.0
 JSON_HEADER = (b"content-type", b"application/json")
 
@@ -138,50 +135,3 @@ def is_json(content_type: bytes) -> bool:
 
 def too_large(limit: int) -> RequestError:
     return RequestError(413, "payload_too_large", f"the body is larger than {limit} bytes")
-
-
-def parse_options(query_string: bytes, default_type: str) -> Options:
-    if not query_string:
-        return Options(type=default_type)
-    args = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
-    unknown = sorted(set(args) - OPTION_NAMES)
-    if unknown:
-        raise bad_parameter(
-            f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(OPTION_NAMES))}"
-        )
-    return Options(
-        type=args.get("type") or default_type,
-        priority=integer(args, "priority", minimum=-(2**31), maximum=2**31 - 1) or 0,
-        delay=seconds(args, "delay"),
-        max_attempts=integer(args, "max_attempts", minimum=1, maximum=MAX_ATTEMPTS_LIMIT),
-    )
-
-
-def integer(args: Mapping[str, str], name: str, *, minimum: int, maximum: int) -> int | None:
-    raw = args.get(name)
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_parameter(f"{name} must be an integer, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise bad_parameter(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
-
-
-def seconds(args: Mapping[str, str], name: str) -> float:
-    raw = args.get(name)
-    if raw is None:
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        raise bad_parameter(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise bad_parameter(f"{name} must be a finite number of seconds >= 0, got {raw!r}")
-    return value
-
-
-def bad_parameter(message: str) -> RequestError:
-    return RequestError(422, "invalid_parameter", message)

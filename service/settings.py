@@ -31,6 +31,8 @@ class Settings:
     result_ttl: float = 3600.0
     result_max: int = 100_000
     lease_timeout: float = 5.0
+    body_timeout: float = 5.0
+    handler_threads: int = 16
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +53,8 @@ class Settings:
             result_ttl=read.number(float, "RESULT_TTL", 3600.0, minimum=0),
             result_max=read.number(int, "RESULT_MAX", 100_000, minimum=1),
             lease_timeout=read.number(float, "LEASE_TIMEOUT", 5.0, minimum=1),
+            body_timeout=read.number(float, "BODY_TIMEOUT", 5.0, minimum=0.001),
+            handler_threads=read.number(int, "HANDLER_THREADS", 16, minimum=1),
         )
 
 

@@ -43,6 +43,8 @@ class Task:
     started_at: float | None = None
     finished_at: float | None = None
     idempotency_key: str | None = None
+    fingerprint: str | None = field(default=None, repr=False)
+    """What the request that created the task looked like, to tell a reused idempotency key."""
     seq: int = field(default=0, repr=False)
     """The store's row number, where a store has one."""
 

@@ -29,11 +29,14 @@ class Store(Protocol):
         """Store new tasks durably, all or none.
 
         Returns, for each task, the stored one: the task itself, or the task already stored
-        under the same idempotency key.
+        under the same type and idempotency key.
         """
 
     async def get(self, task_id: str) -> Task | None:
         """The task's latest record, or None once unknown or forgotten."""
+
+    async def find(self, type: str, idempotency_key: str) -> Task | None:
+        """The task stored under this type and idempotency key, or None."""
 
     def record(self, task: Task) -> None:
         """Persist the task's new state (started, finished, retried, cancelled) soon."""
@@ -44,8 +47,11 @@ class Store(Protocol):
     async def claim(self, limit: int) -> list[Task]:
         """Take over unfinished tasks that no live process holds (after a crash), up to limit."""
 
-    async def release(self, tasks: Sequence[Task]) -> None:
-        """Give unfinished tasks back so that the next process claims them at once."""
+    async def release(self, tasks: Sequence[Task]) -> int:
+        """Give unfinished tasks back so that the next process claims them at once.
+
+        Returns how many the store really took back (0 for a store that is not durable).
+        """
 
     async def maintain(self) -> None:
         """Periodic upkeep: renew this process's lease, forget expired results."""

@@ -46,6 +46,10 @@ class MemoryStore:
     async def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
 
+    async def find(self, type: str, idempotency_key: str) -> Task | None:
+        found = self._keys.get(idempotency_key)
+        return found if found is not None and found.type == type else None
+
     def record(self, task: Task) -> None:
         if task.finished:
             self._finished.append(task)
@@ -58,9 +62,10 @@ class MemoryStore:
     async def claim(self, limit: int) -> list[Task]:
         return []
 
-    async def release(self, tasks: Sequence[Task]) -> None:
+    async def release(self, tasks: Sequence[Task]) -> int:
         for task in tasks:
             self._forget(task)
+        return 0
 
     async def maintain(self) -> None:
         expired_before = time.time() - self._ttl

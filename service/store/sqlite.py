@@ -119,6 +119,14 @@ class SQLiteStore:
         result: Task | None = await self._submit(select)
         return result
 
+    async def find(self, type: str, idempotency_key: str) -> Task | None:
+        def select(connection: sqlite3.Connection) -> Task | None:
+            row = connection.execute(QUERIES["select_by_key"], (idempotency_key,)).fetchone()
+            return None if row is None or row["type"] != type else _task(row)
+
+        result: Task | None = await self._submit(select)
+        return result
+
     def record(self, task: Task) -> None:
         if not self._recorded:
             self._recorded_since = time.monotonic()
@@ -143,15 +151,16 @@ class SQLiteStore:
             log.info("claimed %d unfinished tasks", len(claimed), extra={"action": "claim"})
         return claimed
 
-    async def release(self, tasks: Sequence[Task]) -> None:
+    async def release(self, tasks: Sequence[Task]) -> int:
         for task in tasks:
             self.record(task)
         owner = self.owner
 
-        def release(connection: sqlite3.Connection) -> None:
-            connection.execute(QUERIES["release"], (owner,))
+        def release(connection: sqlite3.Connection) -> int:
+            return connection.execute(QUERIES["release"], (owner,)).rowcount
 
-        await self._submit(release)
+        released: int = await self._submit(release)
+        return released
 
     async def maintain(self) -> None:
         now = time.time()
