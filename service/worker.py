@@ -20,22 +20,13 @@ from dataclasses import dataclass
 from . import jsoncodec
 from .handlers import Registry
 from .settings import Settings
+from .slots import Slot, Slots
 from .store import Store
 from .task import Task
 
 log = logging.getLogger("service.worker")
 
 Entry = tuple[float, int, Task]
-
-
-@dataclass(slots=True)
-class Slot:
-    """One worker coroutine and the task it runs, for the deadline watchdog."""
-
-    runner: asyncio.Task[None] | None = None
-    task: Task | None = None
-    deadline: float = 0.0
-    expired: bool = False
 
 
 @dataclass(slots=True)
@@ -62,7 +53,8 @@ class WorkerPool:
         self._delayed: list[Entry] = []
         self._delayed_changed = asyncio.Event()
         self._order = itertools.count()
-        self._slots: list[Slot] = []
+        self.slots = Slots(settings.concurrency, settings.task_timeout, self._work, self._give_up)
+        self._stopping = False
         self._timer: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._finished_recently = 0
@@ -70,7 +62,7 @@ class WorkerPool:
 
     def __repr__(self) -> str:
         return (
-            f"WorkerPool(workers={len(self._slots)}, held={len(self.held)}, "
+            f"WorkerPool(workers={len(self.slots.all)}, held={len(self.held)}, "
             f"ready={self._ready.qsize()}, delayed={len(self._delayed)}, {self.counts})"
         )
 
@@ -96,10 +88,8 @@ class WorkerPool:
 
     def start(self) -> None:
         self._timer = asyncio.create_task(self._release_due(), name="service-timer")
-        self._watchdog = asyncio.create_task(self._watch_deadlines(), name="service-watchdog")
-        self._slots = [Slot() for _ in range(self.settings.concurrency)]
-        for number, slot in enumerate(self._slots):
-            slot.runner = asyncio.create_task(self._work(slot), name=f"service-worker-{number}")
+        self._watchdog = asyncio.create_task(self.slots.watch(), name="service-watchdog")
+        self.slots.start()
 
     def push(self, tasks: Iterable[Task]) -> None:
         for task in tasks:
@@ -121,7 +111,8 @@ class WorkerPool:
     async def drain(self, timeout: float) -> list[Task]:
         """Let the workers finish the due tasks for up to `timeout` seconds, then stop them.
 
-        Returns the tasks still held: not yet due, or cancelled when the deadline came.
+        Returns the tasks still held: not yet due, cut off by the deadline, or run by
+        handlers that would not stop (their coroutines are left behind in `slots.strays`).
         """
         if self._timer is not None:
             self._timer.cancel()  # tasks not yet due are not waited for
@@ -129,12 +120,13 @@ class WorkerPool:
             await asyncio.wait_for(self._ready.join(), timeout)
         except TimeoutError:
             log.warning("drain deadline of %.1f s passed", timeout, extra={"action": "drain"})
-        runners = [slot.runner for slot in self._slots if slot.runner is not None]
-        tasks = [*runners, *(task for task in (self._timer, self._watchdog) if task is not None)]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._slots, self._timer, self._watchdog = [], None, None
+        self._stopping = True
+        helpers = [task for task in (self._timer, self._watchdog) if task is not None]
+        for helper in helpers:
+            helper.cancel()
+        await self.slots.stop()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        self._timer, self._watchdog = None, None
         return list(self.held.values())
 
     def _schedule(self, task: Task) -> None:
@@ -159,59 +151,65 @@ class WorkerPool:
             except TimeoutError:
                 pass
 
-    async def _watch_deadlines(self) -> None:
-        """Cancel the attempts that run past SERVICE_TASK_TIMEOUT.
-
-        One watchdog for the pool instead of a timer per task: an attempt is cancelled at
-        most a quarter of the timeout (and at most one second) after its deadline.
-        """
-        period = min(1.0, self.settings.task_timeout / 4)
-        while True:
-            await asyncio.sleep(period)
-            now = time.monotonic()
-            for slot in self._slots:
-                if slot.task is not None and not slot.expired and slot.deadline <= now:
-                    slot.expired = True
-                    assert slot.runner is not None
-                    slot.runner.cancel()
-
     async def _work(self, slot: Slot) -> None:
         ready = self._ready
         timeout = self.settings.task_timeout
-        while True:
+        while not self._stopping:
             task = (await ready.get())[2]
             try:
                 if task.status == "queued":
-                    slot.task, slot.deadline = task, time.monotonic() + timeout
-                    slot.expired = False
+                    slot.begin(task, timeout)
                     await self._execute(task, slot)
             finally:
-                slot.task = None
-                ready.task_done()
+                if not slot.abandoned:  # else the watchdog has settled the task
+                    slot.task = None
+                    ready.task_done()
+            if slot.abandoned:
+                return
 
     async def _execute(self, task: Task, slot: Slot) -> None:
         task.status = "running"
         task.attempts += 1
         task.started_at = time.time()
         self.store.record(task)
+        result, error = None, None
         try:
             result = await self.registry.run(task)
             if result is not None:
-                jsoncodec.dumps(result)
+                jsoncodec.check_result(result)
         except asyncio.CancelledError:
-            if slot.expired and _uncancel() == 0:
-                self._fail(task, f"timed out after {self.settings.task_timeout:g} s")
-                return
-            self._put_back(task)
-            raise
-        except Exception as error:
-            self._fail(task, f"{type(error).__name__}: {error}")
+            if slot.abandoned or self._stopping:
+                if not slot.abandoned:
+                    self._put_back(task)
+                raise
+            # Not the drain's: the watchdog's at the deadline, or the handler's own.
+            _forget_cancellation()
+            timed_out = slot.cancelled_at is not None
+            error = self._timed_out() if timed_out else "CancelledError: raised by the handler"
+        except BaseException as exception:  # SystemExit, KeyboardInterrupt: the attempt fails
+            error = f"{type(exception).__name__}: {exception}"
         else:
-            task.status = "done"
-            task.result = result
-            task.finished_at = time.time()
-            self.counts.done += 1
-            self._finish(task)
+            if slot.cancelled_at is not None:  # the handler swallowed its cancellation
+                _forget_cancellation()
+                error = self._timed_out() + "; the handler ignored the cancellation"
+        if slot.abandoned:
+            return
+        if error is not None:
+            self._fail(task, error)
+            return
+        task.status = "done"
+        task.result = result
+        task.finished_at = time.time()
+        self.counts.done += 1
+        self._finish(task)
+
+    def _timed_out(self) -> str:
+        return f"timed out after {self.settings.task_timeout:g} s"
+
+    def _give_up(self, task: Task) -> None:
+        """The watchdog left this task's handler behind: fail the attempt in its stead."""
+        self._fail(task, self._timed_out() + "; the handler ignored the cancellation")
+        self._ready.task_done()
 
     def _fail(self, task: Task, message: str) -> None:
         task.error = message
@@ -254,8 +252,9 @@ class WorkerPool:
         return random.uniform(ceiling / 2, ceiling)
 
 
-def _uncancel() -> int:
-    """Take back one cancellation of this task; return how many remain."""
+def _forget_cancellation() -> None:
+    """Take back every cancellation requested of this task, so that it can go on."""
     current = asyncio.current_task()
     assert current is not None
-    return current.uncancel()
+    while current.cancelling():
+        current.uncancel()

@@ -23,6 +23,7 @@ def fresh_sample_state() -> None:
     sample_handlers.seen.clear()
     sample_handlers.lifecycle.clear()
     sample_handlers.gate = asyncio.Event()
+    sample_handlers.released.clear()
 
 
 @pytest.fixture(params=STORES)

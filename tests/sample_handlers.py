@@ -74,3 +74,82 @@ class Lifecycle(Handler):
 
     async def handle(self, task: Task) -> None:
         lifecycle.append(f"handle {task.payload}")
+
+
+# Handlers that misbehave, as the hardening tests need them.
+released = threading.Event()
+"""Set to let `stubborn` and `hang_plain` end."""
+
+
+@handler("exits")
+async def exits(task: Task) -> None:
+    raise SystemExit(3)
+
+
+@handler("exits_plain")
+def exits_plain(task: Task) -> None:
+    raise SystemExit(3)
+
+
+@handler("interrupts")
+async def interrupts(task: Task) -> None:
+    raise KeyboardInterrupt("stop")
+
+
+@handler("interrupts_plain")
+def interrupts_plain(task: Task) -> None:
+    raise KeyboardInterrupt("stop")
+
+
+@handler("generator_exit")
+async def generator_exit(task: Task) -> None:
+    raise GeneratorExit
+
+
+@handler("own_cancel")
+async def own_cancel(task: Task) -> None:
+    raise asyncio.CancelledError()
+
+
+@handler("cancels_its_worker")
+async def cancels_its_worker(task: Task) -> None:
+    current = asyncio.current_task()
+    assert current is not None
+    current.cancel()  # the cancellation lands on the worker after this returns
+
+
+@handler("swallows")
+async def swallows(task: Task) -> str:
+    """Swallows the cancellation of its timeout, then returns."""
+    try:
+        await asyncio.sleep(60)
+    except asyncio.CancelledError:
+        await asyncio.sleep(0.05)
+    return "late"
+
+
+@handler("stubborn")
+async def stubborn(task: Task) -> str:
+    """Ignores every cancellation until `released` is set (or for ever, in a server)."""
+    while not released.is_set():
+        try:
+            await asyncio.sleep(0.02)
+        except asyncio.CancelledError:
+            pass
+    return "late"
+
+
+@handler("hang_plain")
+def hang_plain(task: Task) -> str:
+    """A plain def that blocks its thread until `released` is set, at most `payload` s."""
+    released.wait(float(task.payload))
+    return "late"
+
+
+@handler("returns_deep")
+async def returns_deep(task: Task) -> Any:
+    """Returns a list nested `payload` levels deep."""
+    result: Any = []
+    for _ in range(int(task.payload) - 1):
+        result = [result]
+    return result

@@ -8,7 +8,6 @@ test) gets a registry of its own.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import logging
@@ -18,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 from ..errors import ConfigError, DuplicateHandler
 from ..task import Task
+from .threads import HandlerThreads
 
 BUILTIN_MODULE = "service.handlers.builtin"
 MARK = "__service_handler__"
@@ -59,9 +59,11 @@ def handler(name: str) -> Callable[[Target], Target]:
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 16) -> None:
         self._runs: dict[str, Run] = {}
         self._instances: list[Handler] = []
+        self.threads = HandlerThreads(threads)
+        """Where plain-`def` handlers run."""
 
     def __contains__(self, name: object) -> bool:
         return name in self._runs
@@ -74,8 +76,8 @@ class Registry:
         return sorted(self._runs)
 
     @classmethod
-    def load(cls, module_names: Iterable[str]) -> Registry:
-        registry = cls()
+    def load(cls, module_names: Iterable[str], threads: int = 16) -> Registry:
+        registry = cls(threads)
         for module_name in (BUILTIN_MODULE, *module_names):
             registry.add_module(_import(module_name))
         return registry
@@ -92,9 +94,9 @@ class Registry:
         if inspect.isclass(target):
             instance = cast(Handler, target())
             self._instances.append(instance)
-            self._runs[name] = _as_async(instance.handle)
+            self._runs[name] = self._as_async(instance.handle)
         elif callable(target):
-            self._runs[name] = _as_async(target)
+            self._runs[name] = self._as_async(target)
         else:
             raise ConfigError(f"handler {name!r} is neither a function nor a class")
 
@@ -102,15 +104,39 @@ class Registry:
         return await self._runs[task.type](task)
 
     async def startup(self) -> None:
-        for instance in self._instances:
-            await _call(instance.startup)
+        """Start every class-based handler; if one fails, stop those started before it."""
+        for started, instance in enumerate(self._instances):
+            try:
+                await self._call(instance.startup)
+            except BaseException:
+                await self._shutdown(self._instances[:started])
+                raise
 
     async def shutdown(self) -> None:
-        for instance in reversed(self._instances):
+        await self._shutdown(self._instances)
+
+    async def _shutdown(self, instances: list[Handler]) -> None:
+        for instance in reversed(instances):
             try:
-                await _call(instance.shutdown)
+                await self._call(instance.shutdown)
             except Exception:
                 log.exception("handler shutdown failed: %r", instance)
+
+    def _as_async(self, function: Callable[[Task], Any]) -> Run:
+        if inspect.iscoroutinefunction(function):
+            return function
+        threads = self.threads
+
+        async def in_thread(task: Task) -> Any:
+            return await threads.run(function, task)
+
+        return in_thread
+
+    @staticmethod
+    async def _call(function: Callable[[], Any]) -> None:
+        result = function()
+        if inspect.isawaitable(result):
+            await result
 
 
 def _import(module_name: str) -> ModuleType:
@@ -120,19 +146,3 @@ def _import(module_name: str) -> ModuleType:
         raise ConfigError(
             f"cannot import handler module {module_name!r}: {type(error).__name__}: {error}"
         ) from error
-
-
-def _as_async(function: Callable[[Task], Any]) -> Run:
-    if inspect.iscoroutinefunction(function):
-        return function
-
-    async def in_thread(task: Task) -> Any:
-        return await asyncio.to_thread(function, task)
-
-    return in_thread
-
-
-async def _call(function: Callable[[], Any]) -> None:
-    result = function()
-    if inspect.isawaitable(result):
-        await result
