@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -11,6 +11,12 @@ from .errors import RequestError
 
 OPTION_NAMES = frozenset({"type", "priority", "delay", "max_attempts"})
 MAX_ATTEMPTS_LIMIT = 100
+MAX_DELAY = 10 * 365 * 86400
+"""Ten years: a due time the service, its stores and its clients all represent exactly."""
+
+# Plain ASCII digits only: int() and float() would also take "５", "1_0" or " 1 ".
+INTEGER = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+SECONDS = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,16 +32,18 @@ class Options:
 def parse_options(query_string: bytes, default_type: str) -> Options:
     if not query_string:
         return Options(type=default_type)
-    args = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
-    unknown = sorted(set(args) - OPTION_NAMES)
-    if unknown:
-        raise bad_parameter(
-            f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(OPTION_NAMES))}"
-        )
+    args: dict[str, str] = {}
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name not in OPTION_NAMES:
+            known = ", ".join(sorted(OPTION_NAMES))
+            raise bad_parameter(f"unknown query parameter {name!r}; known: {known}")
+        if name in args:
+            raise bad_parameter(f"query parameter {name!r} is given more than once")
+        args[name] = value
     return Options(
         type=args.get("type") or default_type,
         priority=integer(args, "priority", minimum=-(2**31), maximum=2**31 - 1) or 0,
-        delay=seconds(args, "delay"),
+        delay=seconds(args, "delay", maximum=MAX_DELAY),
         max_attempts=integer(args, "max_attempts", minimum=1, maximum=MAX_ATTEMPTS_LIMIT),
     )
 
@@ -44,25 +52,25 @@ def integer(args: Mapping[str, str], name: str, *, minimum: int, maximum: int) -
     raw = args.get(name)
     if raw is None:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_parameter(f"{name} must be an integer, got {raw!r}") from None
+    if not INTEGER.fullmatch(raw):
+        raise bad_parameter(f"{name} must be an integer in plain digits, got {raw!r}")
+    value = int(raw)
     if not minimum <= value <= maximum:
         raise bad_parameter(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
 
 
-def seconds(args: Mapping[str, str], name: str) -> float:
+def seconds(args: Mapping[str, str], name: str, *, maximum: float) -> float:
     raw = args.get(name)
     if raw is None:
         return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        raise bad_parameter(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise bad_parameter(f"{name} must be a finite number of seconds >= 0, got {raw!r}")
+    if not SECONDS.fullmatch(raw):
+        raise bad_parameter(
+            f"{name} must be a number of seconds in plain digits (such as 1.5), got {raw!r}"
+        )
+    value = float(raw)
+    if value > maximum:
+        raise bad_parameter(f"{name} must be at most {maximum:.0f} seconds, got {raw}")
     return value
 
 
