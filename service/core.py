@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from .errors import RequestError, StoreError
 from .handlers import Registry
+from .idempotency import KeyTurns, check_same_request, fingerprint
 from .options import Options
 from .settings import Settings
+from .slots import exit_if_stuck
 from .store import Store, open_store
 from .task import Task
 from .worker import WorkerPool
@@ -26,6 +28,7 @@ class TaskService:
         self._given_settings = settings
         self.state = "starting"
         self._upkeep: asyncio.Task[None] | None = None
+        self._key_turns = KeyTurns()
 
     def __repr__(self) -> str:
         pool = getattr(self, "pool", None)
@@ -34,10 +37,14 @@ class TaskService:
     async def start(self) -> None:
         """Read settings, load handlers, open the store, start the workers."""
         self.settings = self._given_settings or Settings.from_env()
-        self.registry = Registry.load(self.settings.handlers)
+        self.registry = Registry.load(self.settings.handlers, self.settings.handler_threads)
         self.store: Store = open_store(self.settings)
-        await self.store.open()
-        await self.registry.startup()
+        try:
+            await self.store.open()
+            await self.registry.startup()
+        except BaseException:
+            await self._close_store()
+            raise
         self.pool = WorkerPool(self.settings, self.registry, self.store)
         self.pool.push(await self.store.claim(self.pool.free))
         self.pool.start()
@@ -62,35 +69,56 @@ class TaskService:
             self._upkeep.cancel()
         left = await self.pool.drain(self.settings.drain_timeout)
         counts = self.pool.counts
-        try:
-            await self.store.release(left)
-            await self.store.close()
-        except StoreError:
-            log.exception("could not release %d tasks to the store", len(left))
-        finally:
-            await self.registry.shutdown()
-            self.state = "stopped"
-        log.info("store closed: %r", self.store, extra={"action": "stop"})
-        if self.store.durable:
-            counts.released = len(left)
-        else:
-            counts.abandoned = len(left)
+        counts.released = await self._release(left)
+        counts.abandoned = len(left) - counts.released
+        await self._close_store()
+        await self.registry.shutdown()
+        self.state = "stopped"
+        # What a durable store could not take back is still in it, under this process's lease.
+        fate = "run again once the lease runs out" if self.store.durable else "lost"
         log.info(
             "stopped after %.2f s of drain: done=%d failed=%d cancelled=%d "
-            "abandoned=%d (lost) released=%d (kept queued for the next start)",
+            "abandoned=%d (%s) released=%d (kept queued for the next start)",
             time.monotonic() - began,
             counts.done,
             counts.failed,
             counts.cancelled,
             counts.abandoned,
+            fate,
             counts.released,
             extra={"action": "stop"},
         )
+        exit_if_stuck(self.pool.slots.strays)
+
+    async def _release(self, tasks: list[Task]) -> int:
+        """Give unfinished tasks back to the store; how many it took."""
+        try:
+            return await self.store.release(tasks)
+        except StoreError as error:
+            log.error(
+                "could not give %d unfinished tasks back to the store: %s",
+                len(tasks),
+                error,
+                extra={"action": "release"},
+            )
+            return 0
+
+    async def _close_store(self) -> None:
+        try:
+            await self.store.close()
+        except Exception:
+            log.exception("closing the store failed: %r", self.store, extra={"action": "stop"})
+        else:
+            log.info("store closed: %r", self.store, extra={"action": "stop"})
 
     async def submit(
         self, options: Options, payloads: Sequence[Any], idempotency_key: str | None = None
     ) -> list[tuple[Task, bool]]:
-        """Store and queue one task per payload, all or none; (task, created) for each."""
+        """Store and queue one task per payload, all or none; (task, created) for each.
+
+        With an idempotency key (one payload only), a task already stored under the same
+        type and key is answered instead, whatever room the queue has.
+        """
         self._check_accepting()
         if options.type not in self.registry:
             raise RequestError(
@@ -99,7 +127,23 @@ class TaskService:
                 f"no handler is registered for type {options.type!r}; "
                 f"known types: {', '.join(self.registry.names)}",
             )
-        count = len(payloads)
+        if idempotency_key is None:
+            return await self._add(self._build(options, payloads))
+        [payload] = payloads
+        sum_up = fingerprint(options, payload)
+        async with self._key_turns.turn(options.type, idempotency_key):
+            stored = await self._read(self.store.find(options.type, idempotency_key))
+            if stored is None:
+                [task] = self._build(options, payloads)
+                task.idempotency_key, task.fingerprint = idempotency_key, sum_up
+                [(stored, created)] = await self._add([task])
+                if created:
+                    return [(stored, True)]
+            check_same_request(stored, sum_up)
+            return [(self.pool.held.get(stored.id, stored), False)]
+
+    async def _add(self, tasks: list[Task]) -> list[tuple[Task, bool]]:
+        count = len(tasks)
         if not self.pool.reserve(count):
             seconds = self.pool.retry_after(count)
             raise RequestError(
@@ -110,7 +154,6 @@ class TaskService:
                 headers={"Retry-After": str(seconds)},
             )
         try:
-            tasks = self._build(options, payloads, idempotency_key)
             stored = await self.store.add(tasks)
         except StoreError as error:
             log.error("store refused %d tasks: %s", count, error, extra={"action": "store"})
@@ -129,8 +172,12 @@ class TaskService:
         held = self.pool.held.get(task_id)
         if held is not None:
             return held
+        return await self._read(self.store.get(task_id))
+
+    @staticmethod
+    async def _read(query: Awaitable[Task | None]) -> Task | None:
         try:
-            return await self.store.get(task_id)
+            return await query
         except StoreError as error:
             raise RequestError(503, "store_unavailable", "the task store cannot be read") from error
 
@@ -163,9 +210,7 @@ class TaskService:
                 headers={"Retry-After": "1"},
             )
 
-    def _build(
-        self, options: Options, payloads: Sequence[Any], idempotency_key: str | None
-    ) -> list[Task]:
+    def _build(self, options: Options, payloads: Sequence[Any]) -> list[Task]:
         now = time.time()
         max_attempts = options.max_attempts or self.settings.max_attempts
         return [
@@ -176,7 +221,6 @@ class TaskService:
                 max_attempts=max_attempts,
                 run_at=now + options.delay if options.delay else 0.0,
                 created_at=now,
-                idempotency_key=idempotency_key,
             )
             for payload in payloads
         ]
