@@ -54,6 +54,14 @@ async def test_bad_body(
         ("type=echo&delay=inf", "invalid_parameter"),
         ("type=echo&max_attempts=0", "invalid_parameter"),
         ("type=echo&prority=3", "invalid_parameter"),
+        ("type=echo&delay=1e12", "invalid_parameter"),
+        ("type=echo&delay=315360001", "invalid_parameter"),
+        ("type=echo&type=nope", "invalid_parameter"),
+        ("type=echo&priority=abc&priority=5", "invalid_parameter"),
+        ("type=echo&priority=%EF%BC%95", "invalid_parameter"),
+        ("type=echo&priority=1_0", "invalid_parameter"),
+        ("type=echo&max_attempts=%201", "invalid_parameter"),
+        ("type=echo&delay=1_0", "invalid_parameter"),
     ],
 )
 async def test_bad_query(start: Starter, query: str, code: str) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from pathlib import Path
+
 import pytest
 
 from service import Settings, create_app
 from service.errors import ConfigError, DuplicateHandler
 from service.handlers import Registry
+from tests import failing_startup_handlers
 
 
 async def start_and_fail(settings: Settings) -> str:
@@ -65,3 +70,17 @@ def test_settings_from_environment() -> None:
 def test_bad_setting_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=f"^{name} must be"):
         Settings.from_env({name: value})
+
+
+async def test_a_handler_that_fails_to_start_closes_what_was_opened(tmp_path: Path) -> None:
+    failing_startup_handlers.lifecycle.clear()
+    path = tmp_path / "tasks.db"
+    settings = Settings(store=f"sqlite:///{path}", handlers=("tests.failing_startup_handlers",))
+    message = await start_and_fail(settings)
+    assert (
+        message == "handler Fails failed to start: RuntimeError: no connection to the mail server"
+    )
+    assert failing_startup_handlers.lifecycle == ["starts: startup", "starts: shutdown"]
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM owners").fetchone() == (0,)
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("sqlite")]

@@ -108,9 +108,12 @@ class Registry:
         for started, instance in enumerate(self._instances):
             try:
                 await self._call(instance.startup)
-            except BaseException:
+            except Exception as error:
                 await self._shutdown(self._instances[:started])
-                raise
+                name = type(instance).__qualname__
+                raise ConfigError(
+                    f"handler {name} failed to start: {type(error).__name__}: {error}"
+                ) from error
 
     async def shutdown(self) -> None:
         await self._shutdown(self._instances)
