@@ -1,0 +1,14 @@
+"""The SQLite store: durable by default, with group commit.
+
+store.py      the queue's verbs (add, record, claim, release, maintain)
+connector.py  the thread that owns the connection and runs each transaction
+rows.py       tasks to rows and back
+schema.py     the numbered migrations in ../sql/sqlite/
+"""
+
+from .connector import BUSY_TIMEOUT_MS, CACHE_KIB, database_path
+from .rows import QUERIES
+from .schema import migrate
+from .store import SQLiteStore
+
+__all__ = ["BUSY_TIMEOUT_MS", "CACHE_KIB", "QUERIES", "SQLiteStore", "database_path", "migrate"]
