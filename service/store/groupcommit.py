@@ -64,6 +64,7 @@ class GroupCommit(Generic[W]):
         self._recorded_since = 0.0
         self._backoff = 0.0
         self._failing_since: float | None = None
+        self._failure = ""
         self._arrived = asyncio.Event()
         self._deadline: float | None = None
         self._closed = False
@@ -170,10 +171,9 @@ class GroupCommit(Generic[W]):
         for task_id, task in states.items():
             self._states.setdefault(task_id, task)
         self._recorded_since = 0.0
-        failure = self._store_error(error)
         for call in calls:
             if not call.future.done():
-                call.future.set_exception(failure)
+                call.future.set_exception(self._store_error(error))
         self._failed(error)
 
     async def _split(self, calls: list[Call[W]], states: list[Task]) -> BaseException | None:
@@ -226,20 +226,20 @@ class GroupCommit(Generic[W]):
         self._backoff, self._failing_since = 0.0, None
 
     def _failed(self, error: BaseException) -> None:
+        """Back off; log when writes start to fail, or fail for another reason."""
         self._backoff = min(max(self._backoff * 2, FIRST_BACKOFF), MAX_BACKOFF)
+        reason = str(self._store_error(error))
         if self._failing_since is None:
             self._failing_since = time.monotonic()
-            log.error(
-                "%s cannot write: %s; %d task states are kept and retried",
-                self._name,
-                error,
-                len(self._states),
-                extra={"action": "store"},
-            )
+        elif reason == self._failure:
+            return
+        self._failure = reason
+        kept = f"; {len(self._states)} task states are kept and retried" if self._states else ""
+        log.error("writes fail: %s%s", reason, kept, extra={"action": "store"})
 
     def _store_error(self, error: BaseException) -> StoreError:
-        if isinstance(error, StoreError):
-            return error
-        failure = StoreError(f"{self._name}: {error}")
+        """A fresh error for each caller, so that tracebacks do not pile up on one."""
+        text = str(error) if isinstance(error, StoreError) else f"{self._name}: {error}"
+        failure = StoreError(text)
         failure.__cause__ = error
         return failure

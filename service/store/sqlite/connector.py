@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,10 @@ class Connector:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.commits = 0
+        self.broken: str | None = None
+        """Why every write fails from now on: the file was deleted or replaced."""
+        self._absolute = path
+        self._identity: tuple[int, int] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._checkpointer: ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None
@@ -100,12 +105,15 @@ class Connector:
         self._executor = None
 
     def _transaction(self, body: Body[T]) -> T:
+        if self.broken is not None:
+            raise StoreError(self.broken)
         connection = self._connection
         if connection is None:
             raise StoreError(f"{self.path}: the task database is not open")
         connection.execute("BEGIN IMMEDIATE")
         try:
             result = body(connection)
+            self._check_file()
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
@@ -118,6 +126,7 @@ class Connector:
     def _connect(self, setup: Body[Any]) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._absolute = self.path.absolute()  # as SQLite opens it, whatever cwd is later
             connection = self._open_connection()
             self._connection = connection
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -126,6 +135,7 @@ class Connector:
             connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             connection.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_CHECKPOINT_PAGES}")
             migrate(connection)
+            self._identity = _identity(self._absolute)
             self._checkpoint_connection = self._open_connection()
             self._transaction(setup)
         except (sqlite3.Error, OSError) as error:
@@ -134,6 +144,22 @@ class Connector:
         except BaseException:
             self._close_connections()
             raise
+
+    def _check_file(self) -> None:
+        """Refuse to commit into a file that no longer has the name it was opened by.
+
+        A commit there would acknowledge tasks that no one will ever read.
+        """
+        try:
+            same = _identity(self._absolute) == self._identity
+        except FileNotFoundError:
+            same = False
+        if not same:
+            self.broken = (
+                f"the task database {self._absolute} was deleted or replaced while the "
+                "service ran; restart the service"
+            )
+            raise StoreError(self.broken)
 
     def _open_connection(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -175,3 +201,8 @@ class Connector:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    found = os.stat(path)
+    return found.st_dev, found.st_ino

@@ -77,7 +77,7 @@ class SQLiteStore:
         await self._db.open(self._start)
 
     async def close(self) -> None:
-        await self._batcher.close(CLOSE_RETRY)
+        await self._batcher.close(0.0 if self._db.broken else CLOSE_RETRY)
         await self._db.close(lambda c: c.execute(QUERIES["drop_owner"], (self.owner,)))
 
     async def add(self, tasks: Sequence[Task]) -> list[Task]:
