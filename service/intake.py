@@ -27,7 +27,6 @@ log = logging.getLogger("service.intake")
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ROUTES = frozenset({"/task", "/tasks"})
-BODY_TIMEOUT = 60.0
 JSON_HEADER = (b"content-type", b"application/json")
 
 
@@ -54,10 +53,10 @@ class Intake:
             raise RequestError(
                 405, "method_not_allowed", f"{scope['path']} takes POST", {"Allow": "POST"}
             )
-        service = self.service
-        options = parse_options(scope["query_string"], service.settings.default_type)
+        service, settings = self.service, self.service.settings
+        options = parse_options(scope["query_string"], settings.default_type)
         headers = dict(scope["headers"])
-        payload = await read_json(headers, receive, service.settings.max_body)
+        payload = await read_json(headers, receive, settings.max_body, settings.body_timeout)
         if scope["path"] == "/task":
             key = headers.get(b"idempotency-key", b"").decode("latin-1") or None
             [(task, created)] = await service.submit(options, [payload], idempotency_key=key)
@@ -65,7 +64,7 @@ class Intake:
             return (202 if created else 200), body, {"Location": f"/task/{task.id}"}
         if not isinstance(payload, list):
             raise RequestError(400, "not_a_list", "POST /tasks takes a JSON array of payloads")
-        limit = service.settings.max_batch
+        limit = settings.max_batch
         if len(payload) > limit:
             message = f"a batch holds at most {limit} tasks, {len(payload)} were sent"
             raise RequestError(413, "batch_too_large", message)
@@ -89,7 +88,9 @@ async def respond(send: Send, status: int, body: Any, headers: Mapping[str, str]
     await send(end)
 
 
-async def read_json(headers: Mapping[bytes, bytes], receive: Receive, limit: int) -> Any:
+async def read_json(
+    headers: Mapping[bytes, bytes], receive: Receive, limit: int, timeout: float
+) -> Any:
     if not is_json(headers.get(b"content-type", b"")):
         raise RequestError(
             415,
@@ -99,19 +100,27 @@ async def read_json(headers: Mapping[bytes, bytes], receive: Receive, limit: int
     declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
-    message = cast(dict[str, Any], await receive())
-    body = message.get("body", b"")
-    if message.get("more_body", False):
-        async with asyncio.timeout(BODY_TIMEOUT):
-            body = await read_rest(bytearray(body), receive, limit)
-    if len(body) > limit:
-        raise too_large(limit)
+    try:
+        async with asyncio.timeout(timeout):
+            body = await read_body(receive, limit)
+    except TimeoutError:
+        raise body_timeout(timeout) from None
     try:
         return jsoncodec.loads(body)
     except jsoncodec.InvalidJSON as error:
         raise RequestError(
             400, "invalid_json", f"the body is not one UTF-8 encoded JSON value: {error}"
         ) from None
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    message = cast(dict[str, Any], await receive())
+    body: bytes = message.get("body", b"")
+    if message.get("more_body", False):
+        body = await read_rest(bytearray(body), receive, limit)
+    if len(body) > limit:
+        raise too_large(limit)
+    return body
 
 
 async def read_rest(body: bytearray, receive: Receive, limit: int) -> bytes:
@@ -135,3 +144,9 @@ def is_json(content_type: bytes) -> bool:
 
 def too_large(limit: int) -> RequestError:
     return RequestError(413, "payload_too_large", f"the body is larger than {limit} bytes")
+
+
+def body_timeout(seconds: float) -> RequestError:
+    """The whole body did not arrive in time: answer, and close the connection it holds."""
+    message = f"the request body did not arrive within {seconds:g} s"
+    return RequestError(408, "request_timeout", message, {"Connection": "close"})
