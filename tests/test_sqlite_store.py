@@ -12,7 +12,7 @@ import pytest
 
 from service import Settings, Task
 from service.errors import StoreError
-from service.store.sqlite import SQLiteStore, migrate
+from service.store.sqlite import QUERIES, SQLiteStore, migrate
 
 
 def sqlite_store(path: Path, **overrides: float) -> SQLiteStore:
@@ -106,23 +106,51 @@ async def test_claims_are_exclusive_between_owners(tmp_path: Path) -> None:
             await owner.close()
 
 
-async def test_older_schema_is_migrated_and_keeps_its_tasks(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [1, 2])
+async def test_older_schema_is_migrated_and_keeps_its_tasks(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path, isolation_level=None) as connection:
-        assert migrate(connection, target=1) == 1
-        connection.execute(
-            "INSERT INTO tasks (id, type, payload, created_at) VALUES ('old', 'echo', '7', ?)",
-            (time.time(),),
+        assert migrate(connection, target=version) == version
+        connection.executemany(
+            "INSERT INTO tasks (id, type, payload, created_at, idempotency_key) "
+            "VALUES (?, 'echo', ?, ?, ?)",
+            [("old", "7", time.time(), None), ("keyed", "8", time.time(), "k")],
         )
+    connection.close()
     store = sqlite_store(path)
     await store.open()
     try:
         claimed = await store.claim(10)
-        assert [(task.id, task.payload) for task in claimed] == [("old", 7)]
+        assert [(task.id, task.payload) for task in claimed] == [("old", 7), ("keyed", 8)]
+        found = await store.find("echo", "k")
+        assert found is not None and (found.id, found.fingerprint) == ("keyed", None)
+        [same] = await store.add([Task(type="echo", payload=9, idempotency_key="k")])
+        other = Task(type="sleep", payload=9, idempotency_key="k")
+        assert (same.id, await store.add([other])) == ("keyed", [other])
     finally:
         await store.close()
     with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+        plan = connection.execute(
+            "EXPLAIN QUERY PLAN " + QUERIES["select_by_key"], ("echo", "k")
+        ).fetchall()
+    connection.close()
+    assert "tasks_type_idempotency_key" in str(plan)
+
+
+async def test_claimed_tasks_keep_their_fingerprint(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    first = sqlite_store(path)
+    await first.open()
+    await first.add([Task(type="echo", payload=1, idempotency_key="k", fingerprint="f")])
+    assert await first.release([]) == 1
+    await first.close()
+    second = sqlite_store(path)
+    await second.open()
+    try:
+        assert [task.fingerprint for task in await second.claim(10)] == ["f"]
+    finally:
+        await second.close()
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:

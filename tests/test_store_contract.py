@@ -45,6 +45,37 @@ async def test_idempotency_key_keeps_the_first(store: Store) -> None:
     assert await store.get(second.id) is None
 
 
+async def test_the_same_key_under_another_type_is_another_task(store: Store) -> None:
+    echo = Task(type="echo", payload=1, idempotency_key="k")
+    sleep = Task(type="sleep", payload=2, idempotency_key="k")
+    assert await store.add([echo]) == [echo]
+    assert await store.add([sleep]) == [sleep]
+    again = await store.add([Task(type="sleep", payload=3, idempotency_key="k")])
+    assert [task.id for task in again] == [sleep.id]
+    assert [(await store.get(task.id)) is not None for task in (echo, sleep)] == [True, True]
+
+
+async def test_find_by_type_and_key(store: Store) -> None:
+    task = Task(type="echo", payload={"x": 1}, idempotency_key="k")
+    await store.add([task, Task(type="echo", payload=2, idempotency_key="j")])
+    found = await store.find("echo", "k")
+    assert found is not None and (found.id, found.payload) == (task.id, {"x": 1})
+    assert await store.find("sleep", "k") is None
+    assert await store.find("echo", "unknown") is None
+
+
+async def test_fingerprint_is_stored_and_read_back(store: Store) -> None:
+    keyed = Task(type="echo", payload=1, idempotency_key="k", fingerprint="f1")
+    plain = Task(type="echo", payload=2)
+    await store.add([keyed, plain])
+    [kept] = await store.add([Task(type="echo", payload=9, idempotency_key="k", fingerprint="f2")])
+    found, got = await store.find("echo", "k"), await store.get(keyed.id)
+    other = await store.get(plain.id)
+    assert found is not None and got is not None and other is not None
+    assert (kept.fingerprint, found.fingerprint, got.fingerprint) == ("f1", "f1", "f1")
+    assert other.fingerprint is None
+
+
 async def test_recorded_state_is_read_back(store: Store) -> None:
     task = Task(type="echo", payload=None)
     await store.add([task])

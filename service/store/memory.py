@@ -17,7 +17,8 @@ class MemoryStore:
         self._ttl = settings.result_ttl
         self._max_finished = settings.result_max
         self._tasks: dict[str, Task] = {}
-        self._keys: dict[str, Task] = {}
+        self._keys: dict[tuple[str, str], Task] = {}
+        """By (type, idempotency key): the same key under another type is another task."""
         self._finished: deque[Task] = deque()
 
     def __repr__(self) -> str:
@@ -32,7 +33,7 @@ class MemoryStore:
     async def add(self, tasks: Sequence[Task]) -> list[Task]:
         stored = []
         for task in tasks:
-            key = task.idempotency_key
+            key = _key(task)
             existing = self._keys.get(key) if key is not None else None
             if existing is not None:
                 stored.append(existing)
@@ -47,8 +48,7 @@ class MemoryStore:
         return self._tasks.get(task_id)
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
-        found = self._keys.get(idempotency_key)
-        return found if found is not None and found.type == type else None
+        return self._keys.get((type, idempotency_key))
 
     def record(self, task: Task) -> None:
         if task.finished:
@@ -75,5 +75,10 @@ class MemoryStore:
 
     def _forget(self, task: Task) -> None:
         self._tasks.pop(task.id, None)
-        if task.idempotency_key is not None:
-            self._keys.pop(task.idempotency_key, None)
+        key = _key(task)
+        if key is not None and self._keys.get(key) is task:
+            del self._keys[key]
+
+
+def _key(task: Task) -> tuple[str, str] | None:
+    return None if task.idempotency_key is None else (task.type, task.idempotency_key)

@@ -18,7 +18,7 @@ State = tuple[str, int, float, Any, str | None, float | None, float | None, int]
 def insert(connection: sqlite3.Connection, tasks: list[Task], owner: str) -> dict[str, Task]:
     """Insert new tasks, learning each one's `seq` (its rowid), which later updates go by.
 
-    Returns, by new task id, the task already stored under the same idempotency key.
+    Returns, by new task id, the task already stored under the same type and idempotency key.
     """
     plain = [task for task in tasks if task.idempotency_key is None]
     if plain:
@@ -37,7 +37,8 @@ def insert(connection: sqlite3.Connection, tasks: list[Task], owner: str) -> dic
     for task in tasks:
         if task.idempotency_key is not None:
             connection.execute(QUERIES["insert"], _row(task, owner))
-            row = connection.execute(QUERIES["select_by_key"], (task.idempotency_key,)).fetchone()
+            key = (task.type, task.idempotency_key)
+            row = connection.execute(QUERIES["select_by_key"], key).fetchone()
             if row["id"] == task.id:
                 task.seq = row["seq"]
             else:
@@ -79,6 +80,7 @@ def _row(task: Task, owner: str) -> tuple[Any, ...]:
         task.created_at,
         task.idempotency_key,
         owner,
+        task.fingerprint,
     )
 
 
@@ -99,5 +101,6 @@ def to_task(row: sqlite3.Row) -> Task:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         idempotency_key=row["idempotency_key"],
+        fingerprint=row["fingerprint"],
         seq=row["seq"],
     )

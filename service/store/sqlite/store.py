@@ -98,8 +98,8 @@ class SQLiteStore:
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         def select(connection: sqlite3.Connection) -> Task | None:
-            row = connection.execute(QUERIES["select_by_key"], (idempotency_key,)).fetchone()
-            return None if row is None or row["type"] != type else rows.to_task(row)
+            row = connection.execute(QUERIES["select_by_key"], (type, idempotency_key)).fetchone()
+            return None if row is None else rows.to_task(row)
 
         result: Task | None = await self._submit(select, with_states=False)
         return result

@@ -1,14 +1,14 @@
 -- name: insert
 INSERT INTO tasks (id, type, payload, priority, max_attempts, run_at, status, created_at,
-                   idempotency_key, owner)
-VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
-ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
+                   idempotency_key, owner, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+ON CONFLICT (type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 
 -- name: max_seq
 SELECT coalesce(max(seq), 0) FROM tasks;
 
 -- name: select_by_key
-SELECT * FROM tasks WHERE idempotency_key = ?;
+SELECT * FROM tasks WHERE type = ? AND idempotency_key = ?;
 
 -- name: select_by_id
 SELECT * FROM tasks WHERE id = ?;
