@@ -153,6 +153,20 @@ async def test_claimed_tasks_keep_their_fingerprint(tmp_path: Path) -> None:
         await second.close()
 
 
+async def test_a_failed_release_raises_and_counts_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = sqlite_store(path)
+    await store.open()
+    try:
+        tasks = [Task(type="echo", payload=n) for n in range(3)]
+        await store.add(tasks)
+        path.unlink()
+        with pytest.raises(StoreError, match="deleted or replaced"):
+            await store.release(tasks)
+    finally:
+        await store.close()
+
+
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     with sqlite3.connect(path) as connection:

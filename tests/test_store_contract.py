@@ -76,6 +76,15 @@ async def test_fingerprint_is_stored_and_read_back(store: Store) -> None:
     assert other.fingerprint is None
 
 
+async def test_release_counts_what_the_store_took_back(store: Store) -> None:
+    held = [Task(type="echo", payload=n) for n in range(3)]
+    finished = Task(type="echo", payload=3)
+    await store.add([*held, finished])
+    finished.status, finished.finished_at = "done", time.time()
+    store.record(finished)
+    assert await store.release(held) == (3 if store.durable else 0)
+
+
 async def test_recorded_state_is_read_back(store: Store) -> None:
     task = Task(type="echo", payload=None)
     await store.add([task])
