@@ -7,16 +7,21 @@ failed import.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+from typing import Any
 
+from hypercorn.typing import ASGIReceiveCallable as Receive
+from hypercorn.typing import ASGISendCallable as Send
+from hypercorn.typing import ASGISendEvent, Scope
 from quart import Quart, Response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from .api import api, json_response
 from .core import TaskService
 from .errors import RequestError, ServiceError
-from .intake import Intake
+from .intake import ASGIApp, Intake, body_timeout
 from .settings import Settings
 
 log = logging.getLogger("service")
@@ -34,7 +39,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     service = TaskService(settings)
     app.extensions["task_service"] = service
     app.register_blueprint(api)
-    app.asgi_app = Intake(app.asgi_app, service)  # type: ignore[method-assign]
+    app.asgi_app = Intake(SilentAfterCut(app.asgi_app), service)  # type: ignore[method-assign]
+    cuts = CutConnections()
 
     @app.before_serving
     async def start() -> None:
@@ -44,14 +50,28 @@ def create_app(settings: Settings | None = None) -> Quart:
         except ServiceError as error:
             log.error("start-up failed: %s", error, extra={"action": "start"})
             raise
+        app.config["BODY_TIMEOUT"] = service.settings.body_timeout
+        cuts.install(asyncio.get_running_loop())
 
     @app.after_serving
     async def stop() -> None:
+        cuts.uninstall()
+        if cuts.count:
+            log.warning(
+                "shutdown cut %d connection(s) with a request still unanswered "
+                "when graceful_timeout passed",
+                cuts.count,
+                extra={"action": "stop"},
+            )
         await service.stop()
 
     @app.errorhandler(RequestError)
     async def refused(error: RequestError) -> Response:
         return error_response(error)
+
+    @app.errorhandler(RequestTimeout)
+    async def timed_out(error: RequestTimeout) -> Response:
+        return error_response(body_timeout(app.config["BODY_TIMEOUT"]))
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
@@ -70,6 +90,68 @@ def create_app(settings: Settings | None = None) -> Quart:
 
 def error_response(error: RequestError) -> Response:
     return json_response(error.body(), error.status, error.headers)
+
+
+class CutConnections:
+    """Counts the connections Hypercorn cancels at shutdown, instead of a traceback for each.
+
+    When `graceful_timeout` passes, Hypercorn cancels the connections still open. Before
+    Python 3.12.2 (CPython gh-113538), asyncio's `start_server` then logs every one as a
+    `CancelledError` traceback from its done-callback. Every other error goes on to the
+    loop's previous handler unchanged.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._previous: Any = None
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop, self._previous = loop, loop.get_exception_handler()
+        loop.set_exception_handler(self.handle)
+
+    def uninstall(self) -> None:
+        if self._loop is not None:
+            self._loop.set_exception_handler(self._previous)
+            self._loop = None
+
+    def handle(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        cancelled = isinstance(context.get("exception"), asyncio.CancelledError)
+        if cancelled and "StreamReaderProtocol" in str(context.get("message", "")):
+            self.count += 1
+        elif self._previous is not None:
+            self._previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+
+class SilentAfterCut:
+    """Once Hypercorn cuts a Quart request at shutdown, the request sends nothing more.
+
+    Quart serves a request in tasks of its own that cancelling the connection does not reach
+    (`asyncio.wait` in `ASGIHTTPConnection.__call__`): the view runs on and then sends its
+    response on a stream Hypercorn has closed, which raises in a task nobody awaits
+    ("Task exception was never retrieved"). Dropping those late sends keeps the log clean.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cut = False
+
+        async def send_until_cut(message: ASGISendEvent) -> None:
+            if not cut:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, send_until_cut)
+        except asyncio.CancelledError:
+            cut = True
+            raise
 
 
 def configure_logging() -> None:
