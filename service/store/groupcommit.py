@@ -107,7 +107,10 @@ class GroupCommit(Generic[W]):
         return found if found is not None else self._writing.get(task_id)
 
     async def close(self, retry_for: float) -> None:
-        """Write what is pending, retrying retained states for up to `retry_for` seconds."""
+        """Write what is pending, retrying retained states for up to `retry_for` seconds.
+
+        Raises StoreError, once closed, if some states could still not be written.
+        """
         self._deadline = time.monotonic() + retry_for
         self._arrived.set()
         self._run_soon()
@@ -116,13 +119,12 @@ class GroupCommit(Generic[W]):
         self._closed = True
         if self._states:
             ids = list(self._states)
-            log.error(
-                "could not write the state of %d tasks to %s; they stay unfinished there "
-                "and will run again on the next start",
-                len(ids),
-                self._name,
-                extra={"action": "store", "task_ids": ids},
+            message = (
+                f"{self._name}: could not write the state of {len(ids)} tasks ({self._failure}); "
+                "they stay unfinished there and will run again on the next start"
             )
+            log.error(message, extra={"action": "store", "task_ids": ids})
+            raise StoreError(message)
 
     def _run_soon(self) -> None:
         if self._runner is None or self._runner.done():

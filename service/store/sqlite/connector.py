@@ -7,7 +7,6 @@ its own, folds the WAL into the file so that commits never wait for a checkpoint
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -18,8 +17,6 @@ from typing import Any, TypeVar
 
 from ...errors import ConfigError, StoreError
 from .schema import migrate
-
-log = logging.getLogger("service.store")
 
 T = TypeVar("T")
 Body = Callable[[sqlite3.Connection], T]
@@ -91,7 +88,7 @@ class Connector:
         await loop.run_in_executor(self._checkpointer, self._checkpoint)
 
     async def close(self, last: Body[Any]) -> None:
-        """Run `last` in a final transaction (a failure is logged), then disconnect."""
+        """Run `last` in a final transaction, then disconnect, even if `last` failed."""
         if self._executor is None:
             return
         loop = asyncio.get_running_loop()
@@ -100,9 +97,11 @@ class Connector:
             await loop.run_in_executor(self._checkpointer, self._close_checkpoints)
             self._checkpointer.shutdown()
             self._checkpointer = None
-        await loop.run_in_executor(self._executor, self._disconnect, last)
-        self._executor.shutdown()
-        self._executor = None
+        try:
+            await loop.run_in_executor(self._executor, self._disconnect, last)
+        finally:
+            self._executor.shutdown()
+            self._executor = None
 
     def _transaction(self, body: Body[T]) -> T:
         if self.broken is not None:
@@ -191,8 +190,8 @@ class Connector:
             return
         try:
             self._transaction(last)
-        except (sqlite3.Error, StoreError) as error:
-            log.warning("%s: could not sign off: %s", self.path, error, extra={"action": "store"})
+        except sqlite3.Error as error:
+            raise StoreError(f"{self.path}: {error}") from error
         finally:
             self._close_connections()
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from ...errors import StoreError
 from ...settings import Settings
 from ...task import Task, new_id
 from ..groupcommit import GroupCommit
@@ -77,8 +78,22 @@ class SQLiteStore:
         await self._db.open(self._start)
 
     async def close(self) -> None:
-        await self._batcher.close(0.0 if self._db.broken else CLOSE_RETRY)
-        await self._db.close(lambda c: c.execute(QUERIES["drop_owner"], (self.owner,)))
+        """Write what is pending, sign off, disconnect; raise StoreError if a write failed.
+
+        Unwritten task states are the error to tell: a failed sign-off then only follows.
+        """
+        unwritten: StoreError | None = None
+        try:
+            await self._batcher.close(0.0 if self._db.broken else CLOSE_RETRY)
+        except StoreError as error:
+            unwritten = error
+        try:
+            await self._db.close(lambda c: c.execute(QUERIES["drop_owner"], (self.owner,)))
+        except StoreError:
+            if unwritten is None:
+                raise
+        if unwritten is not None:
+            raise unwritten
 
     async def add(self, tasks: Sequence[Task]) -> list[Task]:
         stored: list[Task] = await self._batcher.call(Work(new=tasks), with_states=False)
