@@ -70,7 +70,9 @@ class TaskService:
         left = await self.pool.drain(self.settings.drain_timeout)
         counts = self.pool.counts
         counts.released = await self._release(left)
-        counts.abandoned = len(left) - counts.released
+        # The store may take back more than this process held: a task stored for a request
+        # that shutdown cut before it was answered.
+        counts.abandoned = max(len(left) - counts.released, 0)
         await self._close_store()
         await self.registry.shutdown()
         self.state = "stopped"

@@ -21,6 +21,7 @@ from . import jsoncodec
 from .core import TaskService
 from .errors import RequestError
 from .options import parse_options
+from .settings import Settings
 
 log = logging.getLogger("service.intake")
 
@@ -56,8 +57,14 @@ class Intake:
         service, settings = self.service, self.service.settings
         options = parse_options(scope["query_string"], settings.default_type)
         headers = dict(scope["headers"])
-        payload = await read_json(headers, receive, settings.max_body, settings.body_timeout)
-        if scope["path"] == "/task":
+        single = scope["path"] == "/task"
+        if not single and b"idempotency-key" in headers:
+            message = "an Idempotency-Key names one task: send it with POST /task"
+            raise RequestError(400, "idempotency_key_unsupported", message)
+        # A batch is an array of payloads: one level more than a payload may have.
+        depth = jsoncodec.MAX_DEPTH if single else jsoncodec.MAX_DEPTH + 1
+        payload = await read_json(headers, receive, settings, depth)
+        if single:
             key = headers.get(b"idempotency-key", b"").decode("latin-1") or None
             [(task, created)] = await service.submit(options, [payload], idempotency_key=key)
             body = {"success": "OK", "id": task.id, "status": task.status}
@@ -89,8 +96,9 @@ async def respond(send: Send, status: int, body: Any, headers: Mapping[str, str]
 
 
 async def read_json(
-    headers: Mapping[bytes, bytes], receive: Receive, limit: int, timeout: float
+    headers: Mapping[bytes, bytes], receive: Receive, settings: Settings, max_depth: int
 ) -> Any:
+    limit, timeout = settings.max_body, settings.body_timeout
     if not is_json(headers.get(b"content-type", b"")):
         raise RequestError(
             415,
@@ -106,7 +114,7 @@ async def read_json(
     except TimeoutError:
         raise body_timeout(timeout) from None
     try:
-        return jsoncodec.loads(body)
+        return jsoncodec.loads(body, max_depth)
     except jsoncodec.InvalidJSON as error:
         raise RequestError(
             400, "invalid_json", f"the body is not one UTF-8 encoded JSON value: {error}"

@@ -27,7 +27,7 @@ async def read_back(running: Running, response: Any) -> bytes:
     await running.wait_finished(task_id)
     served = await running.client.get(f"/task/{task_id}")
     assert served.status_code == 200
-    text: bytes = await served.get_data()
+    text: bytes = await served.get_data(as_text=False)
     return text
 
 
