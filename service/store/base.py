@@ -23,7 +23,11 @@ class Store(Protocol):
         """Connect, create or migrate the schema; raise StoreError if that fails."""
 
     async def close(self) -> None:
-        """Flush pending writes and disconnect."""
+        """Flush pending writes and disconnect.
+
+        Disconnects in any case; raises StoreError if some recorded states could not be
+        written (their tasks will run again on the next start).
+        """
 
     async def add(self, tasks: Sequence[Task]) -> list[Task]:
         """Store new tasks durably, all or none.
@@ -39,7 +43,10 @@ class Store(Protocol):
         """The task stored under this type and idempotency key, or None."""
 
     def record(self, task: Task) -> None:
-        """Persist the task's new state (started, finished, retried, cancelled) soon."""
+        """Persist the task's new state (started, finished, retried, cancelled) soon.
+
+        A durable store that cannot write keeps the state and retries it until it can.
+        """
 
     async def flush(self) -> None:
         """Write every recorded state now; return once it is stored."""

@@ -68,7 +68,10 @@ class SQLiteStore:
         )
 
     def __repr__(self) -> str:
-        return f"SQLiteStore({str(self.path)!r}, owner={self.owner}, commits={self.commits})"
+        return (
+            f"SQLiteStore({str(self.path)!r}, owner={self.owner}, commits={self.commits}, "
+            f"unwritten={self._batcher.retained})"
+        )
 
     @property
     def commits(self) -> int:
