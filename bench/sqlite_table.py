@@ -40,7 +40,7 @@ def rates(path: Path, make_id: Callable[[], str], pragmas: list[str], rows: int)
     began = time.perf_counter()
     for start in range(0, rows, BATCH):
         new = [
-            (make_id(), "dummy", b'{"foo":"bar"}', 0, 1, 0.0, time.time(), None, "owner")
+            (make_id(), "dummy", b'{"foo":"bar"}', 0, 1, 0.0, time.time(), None, "owner", None)
             for _ in range(BATCH)
         ]
         done = [
@@ -66,7 +66,9 @@ def commit_times(path: Path, commits: int = 500, size: int = 20) -> list[float]:
     migrate(connection)
     times = []
     for _ in range(commits):
-        new = [(new_id(), "dummy", b"{}", 0, 1, 0.0, time.time(), None, "o") for _ in range(size)]
+        new = [
+            (new_id(), "dummy", b"{}", 0, 1, 0.0, time.time(), None, "o", None) for _ in range(size)
+        ]
         began = time.perf_counter()
         connection.execute("BEGIN IMMEDIATE")
         connection.executemany(QUERIES["insert"], new)

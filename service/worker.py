@@ -212,7 +212,8 @@ class WorkerPool:
         self._ready.task_done()
 
     def _fail(self, task: Task, message: str) -> None:
-        task.error = message
+        # An exception's text may hold what UTF-8 cannot carry (a lone surrogate): escape it.
+        task.error = message.encode("utf-8", "backslashreplace").decode("utf-8")
         if task.attempts < task.max_attempts:
             task.status = "queued"
             task.run_at = time.time() + self._backoff(task.attempts)

@@ -153,3 +153,8 @@ async def returns_deep(task: Task) -> Any:
     for _ in range(int(task.payload) - 1):
         result = [result]
     return result
+
+
+@handler("raises_surrogate")
+async def raises_surrogate(task: Task) -> None:
+    raise ValueError("bad \ud800 text")

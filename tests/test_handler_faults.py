@@ -87,3 +87,11 @@ async def test_hung_plain_handlers_hold_only_their_own_threads(start: Starter) -
         records = [await running.wait_finished(task_id) for task_id in ids]
         assert {record["error"] for record in records} == {"timed out after 0.5 s"}
         sample_handlers.released.set()
+
+
+async def test_an_error_text_utf8_cannot_carry_is_escaped(start: Starter) -> None:
+    async with start() as running:
+        record = await run_one(running, "raises_surrogate")
+        assert (record["status"], record["error"]) == ("failed", "ValueError: bad \\ud800 text")
+        for_ever = await running.client.get(f"/task/{record['id']}")
+        assert for_ever.status_code == 200
