@@ -93,5 +93,5 @@ async def test_an_error_text_utf8_cannot_carry_is_escaped(start: Starter) -> Non
     async with start() as running:
         record = await run_one(running, "raises_surrogate")
         assert (record["status"], record["error"]) == ("failed", "ValueError: bad \\ud800 text")
-        for_ever = await running.client.get(f"/task/{record['id']}")
-        assert for_ever.status_code == 200
+        again = await running.client.get(f"/task/{record['id']}")
+        assert again.status_code == 200
