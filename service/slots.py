@@ -80,8 +80,8 @@ class Slots:
                     self._abandon(slot, slot.task)
                     self.all[index] = self._start(Slot(slot.number))
 
-    async def stop(self) -> list[Task]:
-        """Cancel every worker; return the tasks of those that did not stop within STOP_GRACE."""
+    async def stop(self) -> None:
+        """Cancel every worker; leave behind, and log, those that do not stop in STOP_GRACE."""
         runners = {slot.runner: slot for slot in self.all if slot.runner is not None}
         for runner in runners:
             runner.cancel()
@@ -103,7 +103,6 @@ class Slots:
                 extra={"action": "drain"},
             )
         self.all = []
-        return stuck
 
     def _start(self, slot: Slot) -> Slot:
         slot.runner = asyncio.create_task(self._work(slot), name=f"service-worker-{slot.number}")
