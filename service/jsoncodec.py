@@ -38,8 +38,12 @@ class InvalidJSON(ValueError):
     """The bytes are not one UTF-8 encoded JSON value that the service can keep."""
 
 
-def loads(raw: bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse one JSON value; raise InvalidJSON with the reason if it cannot be kept."""
+def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse one JSON value; raise InvalidJSON with the reason if it cannot be kept.
+
+    Text comes from rows an older schema or another writer stored as TEXT.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     shape = raw.translate(_SHAPE, b"+-")
     if _WIDE_INTEGER not in shape and _LARGE_EXPONENT not in shape:
         try:
