@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -14,8 +15,11 @@ from quart.typing import TestClientProtocol
 from service import Settings, create_app
 from service.core import TaskService
 from tests import sample_handlers
+from tests.postgres import Cluster
 
 STORES = ["memory", "sqlite"]
+POSTGRES_TEMPLATE = "service_template"
+_database_numbers = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -76,3 +80,33 @@ def start(settings: Settings) -> Starter:
             yield Running(app)
 
     return starter
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the whole run, without fsync."""
+    cluster = Cluster(fast=True)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_cluster: Cluster) -> str:
+    """The database each test's database is cloned from; nothing may stay connected to it."""
+    postgres_cluster.create_database(POSTGRES_TEMPLATE)
+    return POSTGRES_TEMPLATE
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster, postgres_template: str) -> Iterator[str]:
+    """A URL to a fresh database of this test's own, owned by the `service` role."""
+    name = f"test_{next(_database_numbers)}"
+    postgres_cluster.create_database(name, template=postgres_template)
+    try:
+        yield postgres_cluster.url(name)
+    finally:
+        postgres_cluster.terminate(name)
+        postgres_cluster.drop_database(name)
