@@ -3,7 +3,7 @@
 Method (gated): the service starts with the `gate` handler of bench/handlers.py; one gate
 task per worker makes every worker wait; the N `dummy` tasks are then submitted in batches
 (1000 by default, built beforehand), which times intake alone; then the gate opens and the
-clock runs until `pool.held` is empty, i.e. every task has finished: that is the drain, the
+clock runs until the store counts no unfinished task, i.e. every task has finished: that is the drain, the
 workers alone.
 
 Ungated (the peer comparison): the workers run while the batches are submitted, and the
@@ -80,14 +80,15 @@ async def _measure(service: TaskService, tasks: int, batch: int, gated: bool) ->
         await _until(lambda: _all_running(service, concurrency))
     payloads = _payloads(tasks, batch)
     began = time.perf_counter()
-    accepted = [await service.submit(Options(type="dummy"), each) for each in payloads]
+    for each in payloads:
+        await service.submit(Options(type="dummy"), each)
     intake_end = time.perf_counter()
     handlers.open_gate()
     await _until_empty(service)
     finished = time.perf_counter()
     return DrainResult(
         tasks=tasks,
-        done=sum(task.status == "done" for each in accepted for task, _ in each),
+        done=service.pool.counts.done - (service.settings.concurrency if gated else 0),
         intake_seconds=intake_end - began,
         drain_seconds=finished - (intake_end if gated else began),
     )
@@ -108,8 +109,12 @@ def _batches(total: int, size: int) -> Iterator[int]:
 
 
 async def _until_empty(service: TaskService) -> None:
-    held = service.pool.held
-    await _until(lambda: not held)
+    """Until the store has no unfinished task: every one was claimed and has finished."""
+    deadline = time.monotonic() + TIMEOUT
+    while await service.store.count_unfinished() or service.pool.held:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still waiting after {TIMEOUT:g} s")
+        await asyncio.sleep(POLL)
 
 
 async def _until(condition: Callable[[], bool]) -> None:

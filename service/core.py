@@ -29,6 +29,11 @@ class TaskService:
         self.state = "starting"
         self._upkeep: asyncio.Task[None] | None = None
         self._key_turns = KeyTurns()
+        self._unfinished = 0
+        """Queued and running tasks in the store, as last counted plus those added since."""
+        self._reserved = 0
+        self._ended_at_count = 0
+        self._peers = 0
 
     def __repr__(self) -> str:
         pool = getattr(self, "pool", None)
@@ -46,7 +51,7 @@ class TaskService:
             await self._close_store()
             raise
         self.pool = WorkerPool(self.settings, self.registry, self.store)
-        self.pool.push(await self.store.claim(self.pool.free))
+        await self._count_unfinished()
         self.pool.start()
         self._upkeep = asyncio.create_task(self._keep_up(), name="service-upkeep")
         self.state = "serving"
@@ -65,19 +70,27 @@ class TaskService:
             return
         self.state = "draining"
         began = time.monotonic()
+        # The lease is renewed while the running tasks finish; others take the rest at once.
+        left = await self.pool.drain(self.settings.drain_timeout, alone=self._peers == 0)
         if self._upkeep is not None:
             self._upkeep.cancel()
-        left = await self.pool.drain(self.settings.drain_timeout)
         counts = self.pool.counts
         counts.released = await self._release(left)
-        # The store may take back more than this process held: a task stored for a request
-        # that shutdown cut before it was answered.
-        counts.abandoned = max(len(left) - counts.released, 0)
+        if self.store.durable:
+            counts.abandoned = max(len(left) - counts.released, 0)
+        else:
+            counts.abandoned = await self.store.count_unfinished()
         await self._close_store()
         await self.registry.shutdown()
         self.state = "stopped"
         # What a durable store could not take back is still in it, under this process's lease.
         fate = "run again once the lease runs out" if self.store.durable else "lost"
+        if counts.lost:
+            log.warning(
+                "%d attempts ran under a lease that had run out; their results were discarded",
+                counts.lost,
+                extra={"action": "stop"},
+            )
         log.info(
             "stopped after %.2f s of drain: done=%d failed=%d cancelled=%d "
             "abandoned=%d (%s) released=%d (kept queued for the next start)",
@@ -146,15 +159,19 @@ class TaskService:
 
     async def _add(self, tasks: list[Task]) -> list[tuple[Task, bool]]:
         count = len(tasks)
-        if not self.pool.reserve(count):
+        unfinished = self._unfinished - (self.pool.ended - self._ended_at_count)
+        room = self.settings.queue_maxsize - unfinished - self._reserved
+        if count > room:
             seconds = self.pool.retry_after(count)
             raise RequestError(
                 503,
                 "queue_full",
-                f"the queue has room for {max(self.pool.free, 0)} more tasks, "
+                f"the queue has room for {max(room, 0)} more tasks, "
                 f"{count} were sent; retry in {seconds} s",
                 headers={"Retry-After": str(seconds)},
             )
+        self._reserved += count
+        started = self._start_at_once(tasks)
         try:
             stored = await self.store.add(tasks)
         except StoreError as error:
@@ -166,9 +183,24 @@ class TaskService:
                 headers={"Retry-After": "1"},
             ) from error
         finally:
-            self.pool.unreserve(count)
-        self.pool.push(new for new, kept in zip(tasks, stored, strict=True) if new is kept)
-        return [(kept, new is kept) for new, kept in zip(tasks, stored, strict=True)]
+            self._reserved -= count
+            self.pool.unpromise(started)
+        pairs = [(kept, new is kept) for new, kept in zip(tasks, stored, strict=True)]
+        self._unfinished += sum(created for _, created in pairs)
+        self.pool.push(task for task, created in pairs if created and task.status == "running")
+        if any(created and task.status == "queued" for task, created in pairs):
+            self.pool.dispatcher.wake()  # a delayed task: learn when it is due
+        return pairs
+
+    def _start_at_once(self, tasks: list[Task]) -> int:
+        """Claim due new tasks for idle workers as they are stored: no claim round trip."""
+        due = [task for task in tasks if not task.run_at]
+        started = self.pool.promise(len(due))
+        claim = (self.store.owner, 1)
+        for task in due[:started]:
+            task.status, task.attempts, task.claim = "running", 1, claim
+            task.started_at = task.created_at
+        return started
 
     async def get(self, task_id: str) -> Task | None:
         held = self.pool.held.get(task_id)
@@ -184,23 +216,19 @@ class TaskService:
             raise RequestError(503, "store_unavailable", "the task store cannot be read") from error
 
     async def cancel(self, task_id: str) -> Task:
+        """Cancel a queued task, whichever process accepted it; a cancelled task never starts."""
         self._check_accepting()
-        task = await self.get(task_id)
+        try:
+            task = await self.store.cancel(task_id)
+        except StoreError as error:
+            raise RequestError(503, "store_unavailable", "the task store cannot write") from error
         if task is None:
             raise RequestError(404, "not_found", f"no task with id {task_id!r}")
-        if task.status != "queued":
+        if task.status == "cancelled":
+            self._unfinished -= 1
+        else:
             message = f"task {task_id} is {task.status}; only a queued task can be cancelled"
             raise RequestError(409, "not_cancellable", message)
-        if task.id not in self.pool.held:
-            message = f"task {task_id} is queued in another process, which alone can cancel it"
-            raise RequestError(409, "not_cancellable", message)
-        self.pool.cancel(task)
-        try:
-            await self.store.flush()
-        except StoreError as error:
-            raise RequestError(
-                503, "store_unavailable", "the task is cancelled here, but could not be stored"
-            ) from error
         return task
 
     def _check_accepting(self) -> None:
@@ -227,13 +255,24 @@ class TaskService:
             for payload in payloads
         ]
 
+    async def _count_unfinished(self) -> None:
+        ended = self.pool.ended
+        self._unfinished = await self.store.count_unfinished()
+        self._ended_at_count = ended
+
     async def _keep_up(self) -> None:
+        """Once a second: renew the lease, take over the dead's tasks, tidy, count."""
         while True:
             await asyncio.sleep(UPKEEP_INTERVAL)
             self.pool.measure(UPKEEP_INTERVAL)
             try:
+                lease = await self.store.heartbeat()
+                if lease.lapsed:
+                    self.pool.lapse()
+                self._peers = lease.peers
+                if await self.store.take_over():
+                    self.pool.dispatcher.wake()
                 await self.store.maintain()
-                if self.pool.free > 0:
-                    self.pool.push(await self.store.claim(self.pool.free))
+                await self._count_unfinished()
             except StoreError as error:
                 log.error("store upkeep failed: %s", error, extra={"action": "upkeep"})

@@ -33,6 +33,8 @@ class Settings:
     lease_timeout: float = 5.0
     body_timeout: float = 5.0
     handler_threads: int = 16
+    poll_interval: float = 1.0
+    listen: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,6 +57,8 @@ class Settings:
             lease_timeout=read.number(float, "LEASE_TIMEOUT", 5.0, minimum=1),
             body_timeout=read.number(float, "BODY_TIMEOUT", 5.0, minimum=0.001),
             handler_threads=read.number(int, "HANDLER_THREADS", 16, minimum=1),
+            poll_interval=read.number(float, "POLL_INTERVAL", 1.0, minimum=0.01),
+            listen=read.flag("LISTEN", True),
         )
 
 
@@ -69,6 +73,16 @@ class _Reader:
     def names(self, name: str) -> tuple[str, ...]:
         raw = self.env.get(PREFIX + name, "")
         return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.env.get(PREFIX + name, "").strip().lower()
+        if not raw:
+            return default
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
 
     def number(self, kind: Callable[[str], T], name: str, default: T, *, minimum: T) -> T:
         raw = self.env.get(PREFIX + name, "").strip()

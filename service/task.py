@@ -47,6 +47,9 @@ class Task:
     """What the request that created the task looked like, to tell a reused idempotency key."""
     seq: int = field(default=0, repr=False)
     """The store's row number, where a store has one."""
+    claim: tuple[str, int] | None = field(default=None, repr=False)
+    """(owner, attempt) of the claim this process holds on the running attempt: every
+    write that ends the attempt is fenced on it."""
 
     @property
     def attempt(self) -> int:

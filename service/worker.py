@@ -1,15 +1,14 @@
-"""The worker pool: a bounded asyncio queue drained by worker coroutines.
+"""The worker pool: worker coroutines that run the tasks this process has claimed.
 
-Every task this process has accepted and not finished is *held*: it waits in the ready
-queue (ordered by priority, then arrival), waits in the delayed heap until its `run_at`,
-or runs. `SERVICE_QUEUE_MAXSIZE` bounds the held tasks, which bounds memory.
+Every task this process has claimed and not finished is *held*: it is running, or about to
+run on the next free worker. Due tasks wait in the store, not here, so that any process
+sharing the store may take them; the dispatcher claims as many as there are idle workers.
+Every end of an attempt is recorded in the store, fenced on the claim.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 import math
 import random
@@ -18,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import jsoncodec
+from .dispatch import Dispatcher
 from .handlers import Registry
 from .settings import Settings
 from .slots import Slot, Slots
@@ -26,7 +26,7 @@ from .task import Task
 
 log = logging.getLogger("service.worker")
 
-Entry = tuple[float, int, Task]
+DRAIN_CHECK = 0.005
 
 
 @dataclass(slots=True)
@@ -37,6 +37,8 @@ class Counts:
     cancelled: int = 0
     abandoned: int = 0
     released: int = 0
+    lost: int = 0
+    """Attempts whose claim lapsed while they ran: their results were not kept."""
 
 
 class WorkerPool:
@@ -46,39 +48,35 @@ class WorkerPool:
         self.store = store
         self.counts = Counts()
         self.held: dict[str, Task] = {}
-        self._reserved = 0
-        # Unbounded on purpose: `reserve` bounds the held tasks before they are stored, and
-        # entries of cancelled tasks may linger here until a worker skips them.
-        self._ready: asyncio.PriorityQueue[Entry] = asyncio.PriorityQueue()
-        self._delayed: list[Entry] = []
-        self._delayed_changed = asyncio.Event()
-        self._order = itertools.count()
+        self._promised = 0
+        self._ready: asyncio.Queue[Task] = asyncio.Queue()
         self.slots = Slots(settings.concurrency, settings.task_timeout, self._work, self._give_up)
+        self.dispatcher = Dispatcher(store, self.idle, self.push, settings.poll_interval)
         self._stopping = False
-        self._timer: asyncio.Task[None] | None = None
-        self._watchdog: asyncio.Task[None] | None = None
+        self._helpers: list[asyncio.Task[None]] = []
         self._finished_recently = 0
         self._rate = 0.0
+        self.ended = 0
+        """Attempts that finished their task (done or failed), ever."""
 
     def __repr__(self) -> str:
         return (
             f"WorkerPool(workers={len(self.slots.all)}, held={len(self.held)}, "
-            f"ready={self._ready.qsize()}, delayed={len(self._delayed)}, {self.counts})"
+            f"ready={self._ready.qsize()}, {self.counts})"
         )
 
-    @property
-    def free(self) -> int:
-        return self.settings.queue_maxsize - len(self.held) - self._reserved
+    def idle(self) -> int:
+        """Workers with nothing to run, nor promised to tasks being stored."""
+        return self.settings.concurrency - len(self.held) - self._promised
 
-    def reserve(self, count: int) -> bool:
-        """Hold room for `count` tasks while they are being stored."""
-        if count > self.free:
-            return False
-        self._reserved += count
-        return True
+    def promise(self, count: int) -> int:
+        """Keep up to `count` idle workers for new tasks being stored; how many were kept."""
+        kept = max(min(count, self.idle()), 0)
+        self._promised += kept
+        return kept
 
-    def unreserve(self, count: int) -> None:
-        self._reserved -= count
+    def unpromise(self, count: int) -> None:
+        self._promised -= count
 
     def retry_after(self, count: int) -> int:
         """Whole seconds until `count` tasks have likely finished at the recent rate."""
@@ -87,91 +85,87 @@ class WorkerPool:
         return max(1, min(60, math.ceil(count / self._rate)))
 
     def start(self) -> None:
-        self._timer = asyncio.create_task(self._release_due(), name="service-timer")
-        self._watchdog = asyncio.create_task(self.slots.watch(), name="service-watchdog")
+        self.store.listen(self.dispatcher.wake)
+        self._helpers = [
+            asyncio.create_task(self.dispatcher.run(), name="service-dispatcher"),
+            asyncio.create_task(self.slots.watch(), name="service-watchdog"),
+        ]
         self.slots.start()
 
     def push(self, tasks: Iterable[Task]) -> None:
+        """Run tasks this process has claimed."""
         for task in tasks:
             self.held[task.id] = task
-            self._schedule(task)
+            self._ready.put_nowait(task)
 
-    def cancel(self, task: Task) -> None:
-        """Cancel a held task that has not started; the worker skips it when it comes up."""
-        task.status = "cancelled"
-        task.finished_at = time.time()
-        self.counts.cancelled += 1
-        self._finish(task)
+    def lapse(self) -> None:
+        """This process's lease ran out: its claims are void; stop their attempts unrecorded."""
+        lost = list(self.held.values())
+        for task in lost:
+            task.claim = None
+        for slot in self.slots.all:
+            if slot.task is not None and slot.task.claim is None and slot.runner is not None:
+                slot.runner.cancel()
+        self.held.clear()
+        self.counts.lost += len(lost)
+        if lost:
+            log.warning(
+                "this process's lease ran out: %d tasks it held are left to the process that "
+                "takes them over, and their results here are discarded",
+                len(lost),
+                extra={"action": "lease", "task_ids": [task.id for task in lost]},
+            )
+        self.dispatcher.wake()
 
     def measure(self, interval: float) -> None:
         """Update the completion rate that `retry_after` uses; call once per interval."""
         self._rate = self._finished_recently / interval
         self._finished_recently = 0
 
-    async def drain(self, timeout: float) -> list[Task]:
-        """Let the workers finish the due tasks for up to `timeout` seconds, then stop them.
+    async def drain(self, timeout: float, alone: bool) -> list[Task]:
+        """Finish the held tasks (and, `alone` on the store, every due one) for up to `timeout`.
 
-        Returns the tasks still held: not yet due, cut off by the deadline, or run by
-        handlers that would not stop (their coroutines are left behind in `slots.strays`).
+        Returns the tasks still held: cut off by the deadline, or run by handlers that would
+        not stop (their coroutines are left behind in `slots.strays`).
         """
-        if self._timer is not None:
-            self._timer.cancel()  # tasks not yet due are not waited for
-        try:
-            await asyncio.wait_for(self._ready.join(), timeout)
-        except TimeoutError:
-            log.warning("drain deadline of %.1f s passed", timeout, extra={"action": "drain"})
+        dispatcher = self.dispatcher
+        dispatcher.claiming = alone
+        dispatcher.wake()
+        deadline = time.monotonic() + timeout
+        while self.held or (alone and not dispatcher.empty):
+            if time.monotonic() >= deadline:
+                log.warning("drain deadline of %.1f s passed", timeout, extra={"action": "drain"})
+                break
+            await asyncio.sleep(DRAIN_CHECK)
+        dispatcher.claiming = False
         self._stopping = True
-        helpers = [task for task in (self._timer, self._watchdog) if task is not None]
-        for helper in helpers:
+        for helper in self._helpers:
             helper.cancel()
         await self.slots.stop()
-        await asyncio.gather(*helpers, return_exceptions=True)
-        self._timer, self._watchdog = None, None
-        return list(self.held.values())
-
-    def _schedule(self, task: Task) -> None:
-        if task.run_at > time.time():
-            heapq.heappush(self._delayed, (task.run_at, next(self._order), task))
-            self._delayed_changed.set()
-        else:
-            self._ready.put_nowait((-task.priority, next(self._order), task))
-
-    async def _release_due(self) -> None:
-        delayed = self._delayed
-        while True:
-            now = time.time()
-            while delayed and delayed[0][0] <= now:
-                task = heapq.heappop(delayed)[2]
-                if task.status == "queued":
-                    self._ready.put_nowait((-task.priority, next(self._order), task))
-            wait = delayed[0][0] - now if delayed else None
-            self._delayed_changed.clear()
-            try:
-                await asyncio.wait_for(self._delayed_changed.wait(), wait)
-            except TimeoutError:
-                pass
+        await asyncio.gather(*self._helpers, return_exceptions=True)
+        self._helpers = []
+        left = [task for task in self.held.values() if task.claim is not None]
+        for task in left:
+            if task.status == "running":  # never started, or its handler would not stop
+                self._put_back(task)
+        return left
 
     async def _work(self, slot: Slot) -> None:
         ready = self._ready
         timeout = self.settings.task_timeout
         while not self._stopping:
-            task = (await ready.get())[2]
+            task = await ready.get()
             try:
-                if task.status == "queued":
+                if task.claim is not None:  # else its claim lapsed before it started
                     slot.begin(task, timeout)
                     await self._execute(task, slot)
             finally:
                 if not slot.abandoned:  # else the watchdog has settled the task
                     slot.task = None
-                    ready.task_done()
             if slot.abandoned:
                 return
 
     async def _execute(self, task: Task, slot: Slot) -> None:
-        task.status = "running"
-        task.attempts += 1
-        task.started_at = time.time()
-        self.store.record(task)
         result, error = None, None
         try:
             result = await self.registry.run(task)
@@ -182,7 +176,8 @@ class WorkerPool:
                 if not slot.abandoned:
                     self._put_back(task)
                 raise
-            # Not the drain's: the watchdog's at the deadline, or the handler's own.
+            # Not the drain's: the watchdog's at the deadline, a lapsed lease's, or the
+            # handler's own.
             _forget_cancellation()
             timed_out = slot.cancelled_at is not None
             error = self._timed_out() if timed_out else "CancelledError: raised by the handler"
@@ -192,7 +187,7 @@ class WorkerPool:
             if slot.cancelled_at is not None:  # the handler swallowed its cancellation
                 _forget_cancellation()
                 error = self._timed_out() + "; the handler ignored the cancellation"
-        if slot.abandoned:
+        if slot.abandoned or task.claim is None:
             return
         if error is not None:
             self._fail(task, error)
@@ -201,15 +196,15 @@ class WorkerPool:
         task.result = result
         task.finished_at = time.time()
         self.counts.done += 1
-        self._finish(task)
+        self._end(task)
 
     def _timed_out(self) -> str:
         return f"timed out after {self.settings.task_timeout:g} s"
 
     def _give_up(self, task: Task) -> None:
         """The watchdog left this task's handler behind: fail the attempt in its stead."""
-        self._fail(task, self._timed_out() + "; the handler ignored the cancellation")
-        self._ready.task_done()
+        if task.claim is not None:
+            self._fail(task, self._timed_out() + "; the handler ignored the cancellation")
 
     def _fail(self, task: Task, message: str) -> None:
         # An exception's text may hold what UTF-8 cannot carry (a lone surrogate): escape it.
@@ -218,7 +213,6 @@ class WorkerPool:
             task.status = "queued"
             task.run_at = time.time() + self._backoff(task.attempts)
             self.counts.retried += 1
-            self.store.record(task)
             log.info(
                 "task %s failed (attempt %d), will retry: %s",
                 task.id,
@@ -226,15 +220,17 @@ class WorkerPool:
                 message,
                 extra={"action": "retry", "task_id": task.id},
             )
-            self._schedule(task)
-            return
-        task.status = "failed"
-        task.finished_at = time.time()
-        self.counts.failed += 1
-        log.warning(
-            "task %s failed: %s", task.id, message, extra={"action": "failed", "task_id": task.id}
-        )
-        self._finish(task)
+        else:
+            task.status = "failed"
+            task.finished_at = time.time()
+            self.counts.failed += 1
+            log.warning(
+                "task %s failed: %s",
+                task.id,
+                message,
+                extra={"action": "failed", "task_id": task.id},
+            )
+        self._end(task)
 
     def _put_back(self, task: Task) -> None:
         """A task cut off by the drain deadline: queued again, its attempt not used up."""
@@ -242,10 +238,13 @@ class WorkerPool:
         task.attempts -= 1
         task.started_at = None
 
-    def _finish(self, task: Task) -> None:
+    def _end(self, task: Task) -> None:
+        """The attempt is over: record it, and let the dispatcher fill the worker."""
         self.held.pop(task.id, None)
         self._finished_recently += 1
+        self.ended += task.finished
         self.store.record(task)
+        self.dispatcher.wake()
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: half to all of retry_delay * 2^(attempt-1), capped."""

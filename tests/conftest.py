@@ -57,13 +57,14 @@ class Running:
         return await self.client.post(path, json=body, **kwargs)
 
     async def wait_finished(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
-        """Wait on the pool, not on the clock, until the task is no longer held."""
+        """Ask until the task has finished (its final state stored)."""
         async with asyncio.timeout(timeout):
-            while task_id in self.service.pool.held:
+            while True:
+                response = await self.client.get(f"/task/{task_id}")
+                body: dict[str, Any] = await response.get_json()
+                if body["status"] not in ("queued", "running"):
+                    return body
                 await asyncio.sleep(0.002)
-        response = await self.client.get(f"/task/{task_id}")
-        body: dict[str, Any] = await response.get_json()
-        return body
 
 
 Starter = Callable[..., Any]

@@ -115,7 +115,7 @@ async def test_batch_larger_than_the_free_room_is_refused_whole(start: Starter) 
         too_many = await running.post("/tasks?type=gated", [4, 5, 6])
         assert too_many.status_code == 503
         assert (await too_many.get_json())["error"] == "queue_full"
-        assert len(running.service.pool.held) == 3
+        assert await running.service.store.count_unfinished() == 3
         sample_handlers.gate.set()
         for task_id in (await first.get_json())["ids"]:
             await running.wait_finished(task_id)

@@ -1,13 +1,23 @@
 """The Store protocol every backend implements, and the factory that picks one by URL.
 
-The worker pool keeps the live `Task` objects of the tasks this process holds; the store is
-the journal behind them. Writes through `record` are fire-and-forget (a backend may batch
-them); everything that acknowledges a client (`add`, `cancel`) is awaited.
+The store is the one truth about tasks, shared by every process that opens it:
+
+- A *queued* task belongs to nobody: any process may claim it once it is due, and any
+  process may cancel it.
+- A process *claims* a task to run it: one atomic write makes it `running`, counts the
+  attempt and names the process as its owner. Claiming is starting: a queued task is never
+  reserved by a process that has not started it.
+- Every write that ends an attempt (done, failed, queued again for a retry, given back) is
+  fenced on the claim (`Task.claim`: owner and attempt): from a process that lost the
+  claim, it changes nothing.
+- Each process holds a *lease* that it renews (`heartbeat`); the running tasks of a process
+  whose lease ran out are taken over (`take_over`): queued again, for anyone to claim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..errors import ConfigError
@@ -15,25 +25,52 @@ from ..settings import Settings
 from ..task import Task
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What `claim` took, and when to look again if it took fewer than asked."""
+
+    tasks: list[Task] = field(default_factory=list)
+    next_due: float | None = None
+    """Seconds until the next queued task is due, if one is queued and not yet due."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """What `heartbeat` learnt."""
+
+    lapsed: bool = False
+    """This process's lease had run out: its claims are void and it got a fresh lease."""
+    peers: int = 0
+    """Other live processes on the store."""
+
+
 class Store(Protocol):
     durable: bool
-    """True when tasks outlive the process: unfinished ones are released, not lost."""
+    """True when tasks outlive the process."""
+    owner: str
+    """This process's name in the store while its current lease lives."""
 
     async def open(self) -> None:
-        """Connect, create or migrate the schema; raise StoreError if that fails."""
+        """Connect, create or migrate the schema, take a lease; raise StoreError or ConfigError."""
 
     async def close(self) -> None:
-        """Flush pending writes and disconnect.
+        """Write what is pending, give up the lease, disconnect.
 
         Disconnects in any case; raises StoreError if some recorded states could not be
-        written (their tasks will run again on the next start).
+        written (their tasks will run again once taken over).
         """
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Call `wake` when another process may have made work available (a hint, not a promise)."""
 
     async def add(self, tasks: Sequence[Task]) -> list[Task]:
         """Store new tasks durably, all or none.
 
+        Tasks the caller marked as claimed (`status="running"`, `claim` set) are stored as
+        running attempts of this process, so that it can start them at once; if this
+        process's lease has run out, they are stored queued instead and their marks undone.
         Returns, for each task, the stored one: the task itself, or the task already stored
-        under the same type and idempotency key.
+        under the same type and idempotency key (then the given task is not stored).
         """
 
     async def get(self, task_id: str) -> Task | None:
@@ -42,26 +79,45 @@ class Store(Protocol):
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         """The task stored under this type and idempotency key, or None."""
 
-    def record(self, task: Task) -> None:
-        """Persist the task's new state (started, finished, retried, cancelled) soon.
+    async def claim(self, limit: int) -> Claimed:
+        """Start up to `limit` due queued tasks, highest priority first, then oldest.
 
-        A durable store that cannot write keeps the state and retries it until it can.
+        Each one comes back running, its attempt counted, `claim` set. Nothing is claimed
+        while this process's lease has run out.
+        """
+
+    def record(self, task: Task) -> None:
+        """End the task's running attempt with its new state, soon; fenced on `task.claim`.
+
+        The new state is read when it is written: done, failed, queued again (a retry, whose
+        `run_at` is when), or given back (`status="queued"`, the attempt not counted). A
+        durable store that cannot write keeps the state and retries it. A write that the
+        fence stops is logged and changes nothing.
+        """
+
+    async def release(self, tasks: Sequence[Task]) -> int:
+        """Give back running attempts that were cut off, uncounted, for anyone to claim.
+
+        Fenced as `record`; returns how many the store took back.
         """
 
     async def flush(self) -> None:
         """Write every recorded state now; return once it is stored."""
 
-    async def claim(self, limit: int) -> list[Task]:
-        """Take over unfinished tasks that no live process holds (after a crash), up to limit."""
+    async def cancel(self, task_id: str) -> Task | None:
+        """Cancel the task if it is queued; return it as stored now, None if unknown."""
 
-    async def release(self, tasks: Sequence[Task]) -> int:
-        """Give unfinished tasks back so that the next process claims them at once.
+    async def heartbeat(self) -> Lease:
+        """Renew this process's lease, or take a fresh one if it had run out."""
 
-        Returns how many the store really took back (0 for a store that is not durable).
-        """
+    async def take_over(self) -> int:
+        """Queue again the running tasks of processes whose lease ran out; how many."""
+
+    async def count_unfinished(self) -> int:
+        """Queued and running tasks, of every process."""
 
     async def maintain(self) -> None:
-        """Periodic upkeep: renew this process's lease, forget expired results."""
+        """Periodic upkeep: forget expired results and long-dead processes."""
 
 
 def open_store(settings: Settings) -> Store:
@@ -75,6 +131,11 @@ def open_store(settings: Settings) -> Store:
         from .sqlite import SQLiteStore
 
         return SQLiteStore(settings)
+    if url.startswith(("postgresql://", "postgres://")):
+        from .postgresql import PostgreSQLStore
+
+        return PostgreSQLStore(settings)
     raise ConfigError(
-        f"SERVICE_STORE={url!r} is not a known store: use 'memory' or 'sqlite:///path/to/file.db'"
+        f"SERVICE_STORE={url!r} is not a known store: use 'memory', "
+        "'sqlite:///path/to/file.db' or 'postgresql://user:password@host:5432/dbname'"
     )

@@ -1,28 +1,47 @@
-"""The in-memory store: fast, and everything is lost when the process ends."""
+"""The in-memory store: the shared-queue semantics for one process, lost when it ends.
+
+It keeps copies, never the caller's objects, so that it behaves as the durable stores do:
+a task changes in the store only through the store's verbs.
+"""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from copy import copy
 
 from ..settings import Settings
-from ..task import Task
+from ..task import Task, new_id
+from .base import Claimed, Lease
+
+DueEntry = tuple[int, int, str]
+"""(-priority, seq, id) of a queued task that is due."""
+DelayedEntry = tuple[float, int, str]
+"""(run_at, seq, id) of a queued task that is not yet due."""
 
 
 class MemoryStore:
     durable = False
 
     def __init__(self, settings: Settings) -> None:
+        self.owner = new_id()
         self._ttl = settings.result_ttl
         self._max_finished = settings.result_max
         self._tasks: dict[str, Task] = {}
         self._keys: dict[tuple[str, str], Task] = {}
         """By (type, idempotency key): the same key under another type is another task."""
+        self._due: list[DueEntry] = []
+        self._delayed: list[DelayedEntry] = []
         self._finished: deque[Task] = deque()
+        self._unfinished = 0
+        self._seq = itertools.count(1)
+        self.fenced = 0
 
     def __repr__(self) -> str:
-        return f"MemoryStore(tasks={len(self._tasks)}, finished={len(self._finished)})"
+        return f"MemoryStore(tasks={len(self._tasks)}, unfinished={self._unfinished})"
 
     async def open(self) -> None:
         return None
@@ -30,48 +49,118 @@ class MemoryStore:
     async def close(self) -> None:
         return None
 
+    def listen(self, wake: Callable[[], None]) -> None:
+        return None  # no other process shares this store
+
     async def add(self, tasks: Sequence[Task]) -> list[Task]:
         stored = []
         for task in tasks:
             key = _key(task)
             existing = self._keys.get(key) if key is not None else None
             if existing is not None:
-                stored.append(existing)
+                stored.append(copy(existing))
                 continue
-            self._tasks[task.id] = task
+            task.seq = next(self._seq)
+            kept = copy(task)
+            self._tasks[task.id] = kept
+            self._unfinished += 1
             if key is not None:
-                self._keys[key] = task
+                self._keys[key] = kept
+            if kept.status == "queued":
+                self._queue(kept)
             stored.append(task)
         return stored
 
     async def get(self, task_id: str) -> Task | None:
-        return self._tasks.get(task_id)
+        found = self._tasks.get(task_id)
+        return None if found is None else copy(found)
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
-        return self._keys.get((type, idempotency_key))
+        found = self._keys.get((type, idempotency_key))
+        return None if found is None else copy(found)
+
+    async def claim(self, limit: int) -> Claimed:
+        now = time.time()
+        due, delayed, tasks = self._due, self._delayed, self._tasks
+        while delayed and delayed[0][0] <= now:
+            run_at, seq, task_id = heapq.heappop(delayed)
+            task = tasks.get(task_id)
+            if task is not None and task.status == "queued" and task.run_at == run_at:
+                heapq.heappush(due, (-task.priority, seq, task_id))
+        claimed: list[Task] = []
+        while due and len(claimed) < limit:
+            task = tasks.get(heapq.heappop(due)[2])
+            if task is None or task.status != "queued":
+                continue  # cancelled while it waited
+            task.status = "running"
+            task.attempts += 1
+            task.started_at = now
+            task.claim = (self.owner, task.attempts)
+            claimed.append(copy(task))
+        next_due = max(delayed[0][0] - now, 0.0) if delayed else None
+        return Claimed(claimed, next_due)
 
     def record(self, task: Task) -> None:
-        if task.finished:
-            self._finished.append(task)
-            while len(self._finished) > self._max_finished:
-                self._forget(self._finished.popleft())
+        self._write(task)
+
+    async def release(self, tasks: Sequence[Task]) -> int:
+        return sum(self._write(task) for task in tasks)
 
     async def flush(self) -> None:
         return None
 
-    async def claim(self, limit: int) -> list[Task]:
-        return []
+    async def cancel(self, task_id: str) -> Task | None:
+        task = self._tasks.get(task_id)
+        if task is None:
+            return None
+        if task.status == "queued":
+            task.status = "cancelled"
+            task.finished_at = time.time()
+            self._finish(task)
+        return copy(task)
 
-    async def release(self, tasks: Sequence[Task]) -> int:
-        for task in tasks:
-            self._forget(task)
+    async def heartbeat(self) -> Lease:
+        return Lease()
+
+    async def take_over(self) -> int:
         return 0
+
+    async def count_unfinished(self) -> int:
+        return self._unfinished
 
     async def maintain(self) -> None:
         expired_before = time.time() - self._ttl
         finished = self._finished
         while finished and (finished[0].finished_at or 0.0) <= expired_before:
             self._forget(finished.popleft())
+
+    def _write(self, task: Task) -> bool:
+        """The fenced end of an attempt: True if it was written."""
+        stored = self._tasks.get(task.id)
+        if stored is None or stored.status != "running" or stored.claim != task.claim:
+            self.fenced += 1
+            return False
+        stored.status, stored.attempts, stored.run_at = task.status, task.attempts, task.run_at
+        stored.result, stored.error = task.result, task.error
+        stored.started_at, stored.finished_at = task.started_at, task.finished_at
+        stored.claim = None
+        if stored.status == "queued":
+            self._queue(stored)
+        else:
+            self._finish(stored)
+        return True
+
+    def _queue(self, task: Task) -> None:
+        if task.run_at > time.time():
+            heapq.heappush(self._delayed, (task.run_at, task.seq, task.id))
+        else:
+            heapq.heappush(self._due, (-task.priority, task.seq, task.id))
+
+    def _finish(self, task: Task) -> None:
+        self._unfinished -= 1
+        self._finished.append(task)
+        while len(self._finished) > self._max_finished:
+            self._forget(self._finished.popleft())
 
     def _forget(self, task: Task) -> None:
         self._tasks.pop(task.id, None)

@@ -1,8 +1,9 @@
-"""Tasks to rows and back: the named queries, the insert, the state update."""
+"""Tasks to rows and back: the named queries, the insert, the fenced end of an attempt."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from ... import jsoncodec
@@ -11,11 +12,14 @@ from .. import sql
 
 QUERIES = sql.queries("sqlite")
 
-State = tuple[str, int, float, Any, str | None, float | None, float | None, int]
-"""A task's state as it was when read: status, attempts, run_at, result, error, times, seq."""
+State = tuple[
+    str, int, float, Any, str | None, float | None, float | None, int, str, int, str
+]
+"""A task's end of attempt as it was when read: status, attempts, run_at, result, error,
+started_at, finished_at, seq; then the fence (owner, attempt) and the id."""
 
 
-def insert(connection: sqlite3.Connection, tasks: list[Task], owner: str) -> dict[str, Task]:
+def insert(connection: sqlite3.Connection, tasks: list[Task]) -> dict[str, Task]:
     """Insert new tasks, learning each one's `seq` (its rowid), which later updates go by.
 
     Returns, by new task id, the task already stored under the same type and idempotency key.
@@ -23,7 +27,7 @@ def insert(connection: sqlite3.Connection, tasks: list[Task], owner: str) -> dic
     plain = [task for task in tasks if task.idempotency_key is None]
     if plain:
         before = connection.execute(QUERIES["max_seq"]).fetchone()[0]
-        connection.executemany(QUERIES["insert"], [_row(task, owner) for task in plain])
+        connection.executemany(QUERIES["insert"], [_row(task) for task in plain])
         after = connection.execute(QUERIES["max_seq"]).fetchone()[0]
         # Under the write lock SQLite numbers new rows max(rowid) + 1, + 2, ...
         if after - before == len(plain):
@@ -36,7 +40,7 @@ def insert(connection: sqlite3.Connection, tasks: list[Task], owner: str) -> dic
     kept = {}
     for task in tasks:
         if task.idempotency_key is not None:
-            connection.execute(QUERIES["insert"], _row(task, owner))
+            connection.execute(QUERIES["insert"], _row(task))
             key = (task.type, task.idempotency_key)
             row = connection.execute(QUERIES["select_by_key"], key).fetchone()
             if row["id"] == task.id:
@@ -46,8 +50,11 @@ def insert(connection: sqlite3.Connection, tasks: list[Task], owner: str) -> dic
     return kept
 
 
-def state(task: Task) -> State:
-    """The live task's state now, read on the event loop that changes it."""
+def state(task: Task) -> State | None:
+    """The live task's end of attempt now, read on the event loop that changes it."""
+    if task.claim is None:
+        return None
+    owner, attempt = task.claim
     return (
         task.status,
         task.attempts,
@@ -57,19 +64,27 @@ def state(task: Task) -> State:
         task.started_at,
         task.finished_at,
         task.seq,
+        owner,
+        attempt,
+        task.id,
     )
 
 
-def update(connection: sqlite3.Connection, states: list[State]) -> None:
-    connection.executemany(QUERIES["update"], map(_encoded, states))
+def end_attempts(connection: sqlite3.Connection, states: Sequence[State]) -> list[str]:
+    """Write each end of attempt that its fence lets through; the ids of those it stopped."""
+    statement = QUERIES["end_attempt"]
+    fenced = []
+    for each in states:
+        result = each[3]
+        encoded = None if result is None else jsoncodec.dumps(result)
+        written = connection.execute(statement, (*each[:3], encoded, *each[4:10])).rowcount
+        if not written:
+            fenced.append(each[10])
+    return fenced
 
 
-def _encoded(state: State) -> tuple[Any, ...]:
-    result = state[3]
-    return (*state[:3], None if result is None else jsoncodec.dumps(result), *state[4:])
-
-
-def _row(task: Task, owner: str) -> tuple[Any, ...]:
+def _row(task: Task) -> tuple[Any, ...]:
+    owner = None if task.claim is None else task.claim[0]
     return (
         task.id,
         task.type,
@@ -77,7 +92,10 @@ def _row(task: Task, owner: str) -> tuple[Any, ...]:
         task.priority,
         task.max_attempts,
         task.run_at,
+        task.status,
+        task.attempts,
         task.created_at,
+        task.started_at,
         task.idempotency_key,
         owner,
         task.fingerprint,
@@ -103,4 +121,5 @@ def to_task(row: sqlite3.Row) -> Task:
         idempotency_key=row["idempotency_key"],
         fingerprint=row["fingerprint"],
         seq=row["seq"],
+        claim=None if row["status"] != "running" else (row["owner"], row["attempts"]),
     )

@@ -3,15 +3,15 @@
 Calls from the event loop queue up while a transaction is in flight and all go into the
 next one: one commit, one fsync (WAL, `synchronous=FULL`) for everything that arrived
 meanwhile. `add` resolves only after that commit, so a 202 means the task is on disk.
-State changes (`record`) keep the live task: its state is read once, when it is written,
-so a task that started and finished meanwhile costs one row update. While new tasks keep
-arriving, state changes wait up to RECORD_DELAY so that the commits that acknowledge
-clients stay small; `get` answers from the live tasks until they are written, and also
-while a failing database keeps them waiting (see `groupcommit`).
+Ends of attempts (`record`) keep the live task: its state is read once, when it is written.
+While new tasks keep arriving, they wait up to RECORD_DELAY so that the commits that
+acknowledge clients stay small; `get` answers from the live tasks until they are written,
+and also while a failing database keeps them waiting (see `groupcommit`).
 
-Each process is an *owner* with a lease it renews from `maintain()`. A task belongs to the
-process that accepted or claimed it; tasks whose owner's lease ran out (or whose owner is a
-dead process on this host) are claimed by the others, or by the next start.
+Processes sharing the file (`--workers N`, or several services on one host) share the
+queue: each is an *owner* with a lease on the host's clock; a claim is an UPDATE under
+the write lock, so no task is claimed twice; every end of an attempt is fenced on the
+claim. Owners on this host whose process is gone are dropped at once by `take_over`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 from ...errors import StoreError
 from ...settings import Settings
 from ...task import Task, new_id
+from ..base import Claimed, Lease
 from ..groupcommit import GroupCommit
 from . import rows
 from .connector import Connector, database_path, is_global
@@ -59,6 +60,8 @@ class SQLiteStore:
     def __init__(self, settings: Settings) -> None:
         self.path = database_path(settings.store)
         self.owner = new_id()
+        self.fenced = 0
+        """Ends of attempts the fence stopped: their claims had been taken over."""
         self._lease = settings.lease_timeout
         self._ttl = settings.result_ttl
         self._host = socket.gethostname()
@@ -70,7 +73,7 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return (
             f"SQLiteStore({str(self.path)!r}, owner={self.owner}, commits={self.commits}, "
-            f"unwritten={self._batcher.retained})"
+            f"unwritten={self._batcher.retained}, fenced={self.fenced})"
         )
 
     @property
@@ -78,7 +81,7 @@ class SQLiteStore:
         return self._db.commits
 
     async def open(self) -> None:
-        await self._db.open(self._start)
+        await self._db.open(self._register)
 
     async def close(self) -> None:
         """Write what is pending, sign off, disconnect; raise StoreError if a write failed.
@@ -98,6 +101,9 @@ class SQLiteStore:
         if unwritten is not None:
             raise unwritten
 
+    def listen(self, wake: Callable[[], None]) -> None:
+        return None  # other processes on the file are found by polling
+
     async def add(self, tasks: Sequence[Task]) -> list[Task]:
         stored: list[Task] = await self._batcher.call(Work(new=tasks), with_states=False)
         return stored
@@ -106,81 +112,172 @@ class SQLiteStore:
         recorded = self._batcher.recorded(task_id)
         if recorded is not None:
             return recorded
-
-        def select(connection: sqlite3.Connection) -> Task | None:
-            row = connection.execute(QUERIES["select_by_id"], (task_id,)).fetchone()
-            return None if row is None else rows.to_task(row)
-
-        result: Task | None = await self._submit(select, with_states=False)
-        return result
+        return await self._select("select_by_id", (task_id,))
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
-        def select(connection: sqlite3.Connection) -> Task | None:
-            row = connection.execute(QUERIES["select_by_key"], (type, idempotency_key)).fetchone()
-            return None if row is None else rows.to_task(row)
+        return await self._select("select_by_key", (type, idempotency_key))
 
-        result: Task | None = await self._submit(select, with_states=False)
-        return result
+    async def claim(self, limit: int) -> Claimed:
+        owner = self.owner
+
+        def claim(connection: sqlite3.Connection) -> Claimed:
+            now = time.time()
+            if limit <= 0 or not self._renew(connection, owner, now):
+                return Claimed()
+            parameters = {"owner": owner, "now": now, "limit": limit}
+            found = connection.execute(QUERIES["claim"], parameters).fetchall()
+            found.sort(key=lambda row: (-row["priority"], row["seq"]))
+            next_due = None
+            if len(found) < limit:
+                due = connection.execute(QUERIES["next_due"], (now,)).fetchone()[0]
+                next_due = None if due is None else max(due - now, 0.0)
+            return Claimed([rows.to_task(row) for row in found], next_due)
+
+        claimed: Claimed = await self._submit(claim)
+        return claimed
 
     def record(self, task: Task) -> None:
         self._batcher.record(task)
 
-    async def flush(self) -> None:
-        await self._submit(lambda connection: None)
-
-    async def claim(self, limit: int) -> list[Task]:
-        if limit <= 0:
-            return []
-        parameters = {"owner": self.owner, "now": time.time(), "limit": limit}
-
-        def claim(connection: sqlite3.Connection) -> list[Task]:
-            found = connection.execute(QUERIES["claim"], parameters).fetchall()
-            found.sort(key=lambda row: (-row["priority"], row["seq"]))
-            return [rows.to_task(row) for row in found]
-
-        claimed: list[Task] = await self._submit(claim)
-        if claimed:
-            log.info("claimed %d unfinished tasks", len(claimed), extra={"action": "claim"})
-        return claimed
-
     async def release(self, tasks: Sequence[Task]) -> int:
-        for task in tasks:
-            self.record(task)
-        owner = self.owner
+        ends = [end for end in map(rows.state, tasks) if end is not None]
 
         def release(connection: sqlite3.Connection) -> int:
-            return connection.execute(QUERIES["release"], (owner,)).rowcount
+            fenced = self._end_attempts(connection, ends)
+            return len(ends) - len(fenced)
 
         released: int = await self._submit(release)
         return released
 
-    async def maintain(self) -> None:
-        now = time.time()
+    async def flush(self) -> None:
+        await self._submit(lambda connection: None)
 
+    async def cancel(self, task_id: str) -> Task | None:
+        def cancel(connection: sqlite3.Connection) -> Task | None:
+            connection.execute(QUERIES["cancel"], (time.time(), task_id))
+            row = connection.execute(QUERIES["select_by_id"], (task_id,)).fetchone()
+            return None if row is None else rows.to_task(row)
+
+        cancelled: Task | None = await self._submit(cancel, with_states=False)
+        return cancelled
+
+    async def heartbeat(self) -> Lease:
+        def renew(connection: sqlite3.Connection) -> Lease:
+            now = time.time()
+            lapsed = not self._renew(connection, self.owner, now)
+            if lapsed:
+                previous, self.owner = self.owner, new_id()
+                log.warning(
+                    "this process's lease (owner %s) had run out; it rejoins as owner %s",
+                    previous,
+                    self.owner,
+                    extra={"action": "lease"},
+                )
+                self._register(connection)
+            peers = connection.execute(QUERIES["count_peers"], (self.owner, now)).fetchone()[0]
+            return Lease(lapsed, peers)
+
+        lease: Lease = await self._submit(renew)
+        return lease
+
+    async def take_over(self) -> int:
+        def take_over(connection: sqlite3.Connection) -> int:
+            self._forget_dead_owners(connection)
+            return connection.execute(QUERIES["take_over"], (time.time(),)).rowcount
+
+        taken: int = await self._submit(take_over)
+        if taken:
+            log.info(
+                "%d running tasks of processes whose lease ran out are queued again",
+                taken,
+                extra={"action": "take_over"},
+            )
+        return taken
+
+    async def count_unfinished(self) -> int:
+        def count(connection: sqlite3.Connection) -> int:
+            found: int = connection.execute(QUERIES["count_unfinished"]).fetchone()[0]
+            return found
+
+        counted: int = await self._submit(count, with_states=False)
+        return counted
+
+    async def maintain(self) -> None:
         def upkeep(connection: sqlite3.Connection) -> None:
-            self._renew(connection)
+            now = time.time()
             connection.execute(QUERIES["purge_finished"], (now - self._ttl,))
             connection.execute(QUERIES["forget_old_owners"], (now - OWNER_MEMORY,))
 
         await self._submit(upkeep)
         await self._db.checkpoint()
 
+    async def _select(self, query: str, parameters: tuple[str, ...]) -> Task | None:
+        def select(connection: sqlite3.Connection) -> Task | None:
+            row = connection.execute(QUERIES[query], parameters).fetchone()
+            return None if row is None else rows.to_task(row)
+
+        result: Task | None = await self._submit(select, with_states=False)
+        return result
+
     def _submit(self, operation: Operation, *, with_states: bool = True) -> asyncio.Future[Any]:
         return self._batcher.call(Work(operation=operation), with_states=with_states)
 
     async def _commit(self, works: Sequence[Work], tasks: Sequence[Task]) -> list[Any]:
-        """One transaction: new tasks, recorded states, then the operations in order."""
-        states = [rows.state(task) for task in tasks]  # read here, on the loop that changes them
-        body = partial(_write, works=works, states=states, owner=self.owner)
-        return await self._db.run(body)
+        """One transaction: new tasks, ends of attempts, then the operations in order."""
+        ends = []
+        for task in tasks:  # read here, on the loop that changes them
+            end = rows.state(task)
+            if end is None:
+                log.error("task %s: no claim to fence its state on; not written", task.id)
+            else:
+                ends.append(end)
+        return await self._db.run(partial(self._write, works=works, ends=ends))
 
-    def _start(self, connection: sqlite3.Connection) -> None:
-        self._forget_dead_owners(connection)
-        self._renew(connection)
+    def _write(
+        self, connection: sqlite3.Connection, works: Sequence[Work], ends: list[rows.State]
+    ) -> list[Any]:
+        """Each work's result: the stored tasks of an add, the return value of an operation."""
+        new = [task for work in works for task in work.new]
+        if any(task.claim is not None for task in new):
+            self._claim_new(connection, new)
+        kept = rows.insert(connection, new) if new else {}
+        if ends:
+            self._end_attempts(connection, ends)
+        return [
+            work.operation(connection)
+            if work.operation is not None
+            else [kept.get(task.id, task) for task in work.new]
+            for work in works
+        ]
 
-    def _renew(self, connection: sqlite3.Connection) -> None:
-        lease = (self.owner, self._host, os.getpid(), time.time() + self._lease)
-        connection.execute(QUERIES["renew_lease"], lease)
+    def _claim_new(self, connection: sqlite3.Connection, new: list[Task]) -> None:
+        """New tasks marked claimed are stored running only under a live lease."""
+        owners = {task.claim[0] for task in new if task.claim is not None}
+        live = {owner for owner in owners if self._renew(connection, owner, time.time())}
+        for task in new:
+            if task.claim is not None and task.claim[0] not in live:
+                task.status, task.attempts, task.started_at, task.claim = "queued", 0, None, None
+
+    def _end_attempts(self, connection: sqlite3.Connection, ends: list[rows.State]) -> list[str]:
+        fenced = rows.end_attempts(connection, ends)
+        self.fenced += len(fenced)
+        for task_id in fenced:
+            log.warning(
+                "task %s: this attempt's end is discarded: the process no longer held the "
+                "task (its lease had run out and another process took the task over)",
+                task_id,
+                extra={"action": "fenced", "task_id": task_id},
+            )
+        return fenced
+
+    def _register(self, connection: sqlite3.Connection) -> None:
+        expires = time.time() + self._lease
+        connection.execute(QUERIES["register"], (self.owner, self._host, os.getpid(), expires))
+
+    def _renew(self, connection: sqlite3.Connection, owner: str, now: float) -> bool:
+        """Extend the owner's lease if it is still live; False if it had run out."""
+        renewed = connection.execute(QUERIES["renew_lease"], (now + self._lease, owner, now))
+        return renewed.rowcount == 1
 
     def _forget_dead_owners(self, connection: sqlite3.Connection) -> None:
         """Owners on this host whose process is gone hold nothing: free their tasks now."""
@@ -188,25 +285,6 @@ class SQLiteStore:
         for owner, pid in found.fetchall():
             if not _process_alive(pid):
                 connection.execute(QUERIES["drop_owner"], (owner,))
-
-
-def _write(
-    connection: sqlite3.Connection,
-    works: Sequence[Work],
-    states: list[rows.State],
-    owner: str,
-) -> list[Any]:
-    """Each work's result: the stored tasks of an add, the return value of an operation."""
-    new = [task for work in works for task in work.new]
-    kept = rows.insert(connection, new, owner) if new else {}
-    if states:
-        rows.update(connection, states)
-    return [
-        work.operation(connection)
-        if work.operation is not None
-        else [kept.get(task.id, task) for task in work.new]
-        for work in works
-    ]
 
 
 def _process_alive(pid: int) -> bool:

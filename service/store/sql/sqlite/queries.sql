@@ -1,7 +1,7 @@
 -- name: insert
-INSERT INTO tasks (id, type, payload, priority, max_attempts, run_at, status, created_at,
-                   idempotency_key, owner, fingerprint)
-VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+INSERT INTO tasks (id, type, payload, priority, max_attempts, run_at, status, attempts,
+                   created_at, started_at, idempotency_key, owner, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 
 -- name: max_seq
@@ -13,29 +13,44 @@ SELECT * FROM tasks WHERE type = ? AND idempotency_key = ?;
 -- name: select_by_id
 SELECT * FROM tasks WHERE id = ?;
 
--- name: update
+-- name: end_attempt
 UPDATE tasks
-SET status = ?, attempts = ?, run_at = ?, result = ?, error = ?, started_at = ?, finished_at = ?
-WHERE seq = ?;
-
--- name: release
-UPDATE tasks SET status = 'queued', owner = NULL
-WHERE owner = ? AND status IN ('queued', 'running');
+SET status = ?, attempts = ?, run_at = ?, result = ?, error = ?, started_at = ?, finished_at = ?,
+    owner = NULL
+WHERE seq = ? AND owner = ? AND attempts = ? AND status = 'running';
 
 -- name: claim
-UPDATE tasks SET owner = :owner, status = 'queued'
+UPDATE tasks SET status = 'running', owner = :owner, attempts = attempts + 1, started_at = :now
 WHERE seq IN (
     SELECT seq FROM tasks
-    WHERE status IN ('queued', 'running')
-      AND (owner IS NULL OR owner NOT IN (SELECT id FROM owners WHERE expires_at >= :now))
+    WHERE status = 'queued' AND run_at <= :now
     ORDER BY priority DESC, seq
     LIMIT :limit
 )
 RETURNING *;
 
+-- name: next_due
+SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > ?;
+
+-- name: cancel
+UPDATE tasks SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued';
+
+-- name: count_unfinished
+SELECT count(*) FROM tasks WHERE status IN ('queued', 'running');
+
+-- name: take_over
+UPDATE tasks SET status = 'queued', owner = NULL
+WHERE status = 'running'
+  AND (owner IS NULL OR owner NOT IN (SELECT id FROM owners WHERE expires_at >= ?));
+
+-- name: register
+INSERT INTO owners (id, host, pid, expires_at) VALUES (?, ?, ?, ?);
+
 -- name: renew_lease
-INSERT INTO owners (id, host, pid, expires_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at;
+UPDATE owners SET expires_at = ? WHERE id = ? AND expires_at >= ?;
+
+-- name: count_peers
+SELECT count(*) FROM owners WHERE id != ? AND expires_at >= ?;
 
 -- name: drop_owner
 DELETE FROM owners WHERE id = ?;

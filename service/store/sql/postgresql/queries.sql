@@ -1,0 +1,120 @@
+-- Times in and out are seconds since the epoch; due times and leases are the server's now().
+
+-- name: insert
+-- New tasks as arrays. A delayed task is due its delay (run_at - created_at, on the
+-- caller's clock) after now(); a running one is owned by the claim's owner.
+INSERT INTO tasks (id, type, payload, priority, max_attempts, run_at, status, attempts,
+                   created_at, started_at, idempotency_key, fingerprint, owner)
+SELECT n.id, n.type, n.payload, n.priority, n.max_attempts,
+       now() + make_interval(secs => greatest(n.run_at - n.created_at, 0)),
+       n.status, n.attempts, to_timestamp(n.created_at), to_timestamp(n.started_at),
+       n.idempotency_key, n.fingerprint, n.owner
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[],
+            $7::text[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[],
+            $13::text[])
+     AS n(id, type, payload, priority, max_attempts, run_at, status, attempts, created_at,
+          started_at, idempotency_key, fingerprint, owner)
+ON CONFLICT (type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+RETURNING id, seq, status = 'queued' AND run_at <= now() AS due;
+
+-- name: select_by_keys
+SELECT t.* FROM tasks t
+JOIN unnest($1::text[], $2::text[]) AS k(type, idempotency_key)
+  ON t.type = k.type AND t.idempotency_key = k.idempotency_key;
+
+-- name: live_owners
+SELECT id FROM owners WHERE id = ANY($1::text[]) AND expires_at > now();
+
+-- name: update
+-- Recorded states as arrays, each fenced on its claim; every one ends the attempt.
+UPDATE tasks t
+SET status = s.status, attempts = s.attempts,
+    run_at = CASE WHEN s.status = 'queued'
+                  THEN now() + make_interval(secs => greatest(s.delay, 0)) ELSE t.run_at END,
+    result = s.result, error = s.error,
+    started_at = to_timestamp(s.started_at), finished_at = to_timestamp(s.finished_at),
+    owner = NULL
+FROM unnest($1::text[], $2::text[], $3::int[], $4::float8[], $5::text[], $6::text[],
+            $7::float8[], $8::float8[], $9::text[], $10::int[])
+     AS s(id, status, attempts, delay, result, error, started_at, finished_at, fence_owner,
+          fence_attempt)
+WHERE t.id = s.id AND t.owner = s.fence_owner AND t.attempts = s.fence_attempt
+  AND t.status = 'running'
+RETURNING t.id, t.status = 'queued' AND t.run_at <= now() AS due;
+
+-- name: claim
+WITH lease AS (
+    UPDATE owners SET expires_at = now() + make_interval(secs => $2)
+    WHERE id = $1 AND expires_at > now()
+    RETURNING id
+), picked AS (
+    SELECT seq FROM tasks
+    WHERE status = 'queued' AND run_at <= now() AND EXISTS (SELECT FROM lease)
+    ORDER BY priority DESC, seq
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE tasks t
+SET status = 'running', owner = $1, attempts = t.attempts + 1, started_at = now()
+FROM picked WHERE t.seq = picked.seq
+RETURNING t.*;
+
+-- name: next_due
+SELECT extract(epoch FROM min(run_at) - now())::float8 FROM tasks
+WHERE status = 'queued' AND run_at > now();
+
+-- name: cancel
+UPDATE tasks SET status = 'cancelled', finished_at = now()
+WHERE id = $1 AND status = 'queued'
+RETURNING *;
+
+-- name: select_by_id
+SELECT * FROM tasks WHERE id = $1;
+
+-- name: select_by_key
+SELECT * FROM tasks WHERE type = $1 AND idempotency_key = $2;
+
+-- name: count_unfinished
+SELECT count(*) FROM tasks WHERE status IN ('queued', 'running');
+
+-- name: take_over
+WITH orphans AS (
+    SELECT seq FROM tasks t
+    WHERE status = 'running'
+      AND NOT EXISTS (SELECT FROM owners o WHERE o.id = t.owner AND o.expires_at > now())
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE tasks t SET status = 'queued', owner = NULL
+FROM orphans WHERE t.seq = orphans.seq
+RETURNING t.id;
+
+-- name: add_owner
+INSERT INTO owners (id, host, pid, expires_at)
+VALUES ($1, $2, $3, now() + make_interval(secs => $4));
+
+-- name: renew_lease
+UPDATE owners SET expires_at = now() + make_interval(secs => $2)
+WHERE id = $1 AND expires_at > now()
+RETURNING id;
+
+-- name: count_peers
+SELECT count(*) FROM owners WHERE id <> $1 AND expires_at > now();
+
+-- name: drop_owner
+DELETE FROM owners WHERE id = $1;
+
+-- name: forget_old_owners
+DELETE FROM owners o
+WHERE expires_at < now() - make_interval(secs => $1)
+  AND NOT EXISTS (SELECT FROM tasks t WHERE t.status = 'running' AND t.owner = o.id);
+
+-- name: purge_finished
+DELETE FROM tasks WHERE seq IN (
+    SELECT seq FROM tasks
+    WHERE finished_at < now() - make_interval(secs => $1)
+      AND status IN ('done', 'failed', 'cancelled')
+    LIMIT $2
+);
+
+-- name: notify
+SELECT pg_notify($1, '');
