@@ -172,6 +172,7 @@ class TaskService:
             )
         self._reserved += count
         started = self._start_at_once(tasks)
+        sent = time.monotonic()
         try:
             stored = await self.store.add(tasks)
         except StoreError as error:
@@ -187,7 +188,8 @@ class TaskService:
             self.pool.unpromise(started)
         pairs = [(kept, new is kept) for new, kept in zip(tasks, stored, strict=True)]
         self._unfinished += sum(created for _, created in pairs)
-        self.pool.push(task for task, created in pairs if created and task.status == "running")
+        claimed = [task for task, created in pairs if created and task.status == "running"]
+        self.pool.push(claimed, sent if claimed else None)
         if any(created and task.status == "queued" for task, created in pairs):
             self.pool.dispatcher.wake()  # a delayed task: learn when it is due
         return pairs
@@ -266,7 +268,9 @@ class TaskService:
             await asyncio.sleep(UPKEEP_INTERVAL)
             self.pool.measure(UPKEEP_INTERVAL)
             try:
+                sent = time.monotonic()
                 lease = await self.store.heartbeat()
+                self.pool.renewed(sent)
                 if lease.lapsed:
                     self.pool.lapse()
                 self._peers = lease.peers

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from contextlib import suppress
 
@@ -24,7 +25,7 @@ class Dispatcher:
         self,
         store: Store,
         idle: Callable[[], int],
-        start: Callable[[list[Task]], None],
+        start: Callable[[list[Task], float], None],
         poll_interval: float,
     ) -> None:
         self._store = store
@@ -57,6 +58,7 @@ class Dispatcher:
 
     async def _claim(self, idle: int) -> float | None:
         """Claim for `idle` workers; how long to sleep before the next claim (0: at once)."""
+        sent = time.monotonic()
         try:
             claimed = await self._store.claim(idle)
         except StoreError as error:
@@ -67,7 +69,8 @@ class Dispatcher:
         if self._failing:
             log.warning("claiming tasks again", extra={"action": "claim"})
             self._failing = False
-        self._start(claimed.tasks)
+        if claimed.tasks:
+            self._start(claimed.tasks, sent)
         if len(claimed.tasks) >= idle:
             return 0.0
         self.empty = not self._wake.is_set()

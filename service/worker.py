@@ -58,6 +58,8 @@ class WorkerPool:
         self._rate = 0.0
         self.ended = 0
         """Attempts that finished their task (done or failed), ever."""
+        self.lease_until = math.inf
+        """Monotonic time until which this process's lease surely lives: no start after it."""
 
     def __repr__(self) -> str:
         return (
@@ -92,11 +94,18 @@ class WorkerPool:
         ]
         self.slots.start()
 
-    def push(self, tasks: Iterable[Task]) -> None:
-        """Run tasks this process has claimed."""
+    def push(self, tasks: Iterable[Task], claimed_at: float | None = None) -> None:
+        """Run tasks this process has claimed; a claim made at monotonic `claimed_at` was
+        made under a live lease, which it renewed."""
+        if claimed_at is not None:
+            self.renewed(claimed_at)
         for task in tasks:
             self.held[task.id] = task
             self._ready.put_nowait(task)
+
+    def renewed(self, sent: float) -> None:
+        """The lease was renewed by a request sent at monotonic time `sent`."""
+        self.lease_until = max(self.lease_until, sent + self.settings.lease_timeout)
 
     def lapse(self) -> None:
         """This process's lease ran out: its claims are void; stop their attempts unrecorded."""
@@ -156,7 +165,12 @@ class WorkerPool:
         while not self._stopping:
             task = await ready.get()
             try:
-                if task.claim is not None:  # else its claim lapsed before it started
+                if task.claim is None:
+                    pass  # its claim lapsed before it started
+                elif time.monotonic() > self.lease_until:
+                    self._put_back(task)  # the lease may have run out: start nothing
+                    self._end(task)
+                else:
                     slot.begin(task, timeout)
                     await self._execute(task, slot)
             finally:

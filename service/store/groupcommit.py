@@ -78,6 +78,11 @@ class GroupCommit(Generic[W]):
         """Recorded states not yet written."""
         return len(self._states)
 
+    @property
+    def failing(self) -> bool:
+        """True from a commit that failed on a global error until one succeeds."""
+        return self._failing_since is not None
+
     def call(self, work: W, *, with_states: bool = True) -> asyncio.Future[Any]:
         """Put `work` into the next transaction; the future resolves once it is committed.
 

@@ -6,10 +6,9 @@ the schema up to date. The version is the one row of `service_schema`.
 
 from __future__ import annotations
 
-import asyncpg
-
 from ...errors import StoreError
 from .. import sql
+from .connection import Connection
 
 MIGRATION_LOCK = 0x7365_7276_6963_6531  # "service1": this service's advisory lock key
 
@@ -21,7 +20,7 @@ CREATE TABLE IF NOT EXISTS service_schema (
 """
 
 
-async def migrate(connection: asyncpg.Connection, target: int | None = None) -> int:
+async def migrate(connection: Connection, target: int | None = None) -> int:
     """Bring the schema to `target` (default: the newest); return the version it has."""
     known = sql.migrations("postgresql")
     newest = known[-1][0]
