@@ -22,8 +22,11 @@ SELECT t.* FROM tasks t
 JOIN unnest($1::text[], $2::text[]) AS k(type, idempotency_key)
   ON t.type = k.type AND t.idempotency_key = k.idempotency_key;
 
--- name: live_owners
-SELECT id FROM owners WHERE id = ANY($1::text[]) AND expires_at > now();
+-- name: renew_live_owners
+-- New tasks are stored running only under a live lease, which this renews as a claim does.
+UPDATE owners SET expires_at = now() + make_interval(secs => $2)
+WHERE id = ANY($1::text[]) AND expires_at > now()
+RETURNING id;
 
 -- name: update
 -- Recorded states as arrays, each fenced on its claim; every one ends the attempt.

@@ -1,0 +1,283 @@
+"""The PostgreSQL store: the queue's verbs, over a connector and a group commit.
+
+Writes share transactions (`writes`): `add` resolves once its COMMIT is done, so a 202
+means the task is stored; recorded states wait for the next commit, fenced on their claim.
+Claims go through the same group commit, so that they share transactions with states.
+Reads, the lease's renewal and the upkeep run on pooled connections beside it.
+
+Every time that decides something (a due time, a lease) is the server's `now()`: the
+processes sharing the database need not agree on the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ...settings import Settings
+from ...task import Task, new_id
+from ..base import Claimed, Lease
+from ..groupcommit import GroupCommit
+from . import rows
+from .connection import Connection, Connector, is_global
+from .listener import Listener
+from .rows import QUERIES
+from .schema import migrate
+from .writes import Batch, Operation, Work, write
+
+log = logging.getLogger("service.store")
+
+RECORD_DELAY = 0.05
+CLOSE_RETRY = 3.0
+"""Seconds `close` keeps retrying task states that a failing database would not take."""
+OWNER_MEMORY = 3600.0
+"""Seconds an owner whose lease ran out is remembered, if it holds no running task."""
+PURGE_CHUNK = 1000
+PURGE_CHUNKS = 10
+"""At most PURGE_CHUNK * PURGE_CHUNKS finished tasks are forgotten per `maintain`."""
+
+
+class PostgreSQLStore:
+    durable = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.owner = new_id()
+        self.fenced = 0
+        """Recorded states that the fence stopped: attempts whose claim was lost."""
+        self._lease = settings.lease_timeout
+        self._ttl = settings.result_ttl
+        self._listen = settings.listen
+        self._host = socket.gethostname()
+        self._db = Connector(settings.store, session_state=settings.listen)
+        self._batcher: GroupCommit[Work] = GroupCommit(
+            self._commit, is_global, self._db.name, RECORD_DELAY
+        )
+        self._listener: Listener | None = None
+        self._opened = False
+
+    def __repr__(self) -> str:
+        return (
+            f"PostgreSQLStore({self._db.name!r}, owner={self.owner}, commits={self.commits}, "
+            f"unwritten={self._batcher.retained}, fenced={self.fenced})"
+        )
+
+    @property
+    def commits(self) -> int:
+        return self._db.commits
+
+    @property
+    def available(self) -> bool:
+        """False while writes fail because the database cannot be reached or write."""
+        return not self._batcher.failing
+
+    @property
+    def listener(self) -> Listener | None:
+        return self._listener
+
+    async def open(self) -> None:
+        await self._db.open(self._start)
+        self._opened = True
+
+    async def close(self) -> None:
+        """Write what is pending, sign off, disconnect; raise StoreError if a write failed."""
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        try:
+            await self._batcher.close(CLOSE_RETRY)
+        finally:
+            await self._sign_off()
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        if self._listen and self._listener is None:
+            self._listener = Listener(self._db, wake)
+            self._listener.start()
+
+    async def add(self, tasks: Sequence[Task]) -> list[Task]:
+        stored: list[Task] = await self._batcher.call(Work(new=tasks), with_states=False)
+        return stored
+
+    async def get(self, task_id: str) -> Task | None:
+        recorded = self._batcher.recorded(task_id)
+        if recorded is not None:
+            return recorded
+        row = await self._db.pooled(lambda c: c.fetchrow(QUERIES["select_by_id"], task_id))
+        return None if row is None else self._live(row)
+
+    async def find(self, type: str, idempotency_key: str) -> Task | None:
+        query = QUERIES["select_by_key"]
+        row = await self._db.pooled(lambda c: c.fetchrow(query, type, idempotency_key))
+        return None if row is None else self._live(row)
+
+    async def claim(self, limit: int) -> Claimed:
+        if limit <= 0:
+            return Claimed()
+        owner, lease = self.owner, self._lease
+
+        async def claim(connection: Connection, batch: Batch) -> tuple[list[Any], float | None]:
+            found = await connection.fetch(QUERIES["claim"], owner, lease, limit)
+            return found, await connection.fetchval(QUERIES["next_due"])
+
+        found, next_due = await self._submit(claim)
+        tasks = sorted(map(rows.to_task, found), key=lambda task: (-task.priority, task.seq))
+        return Claimed(tasks, None if next_due is None else max(next_due, 0.0))
+
+    def record(self, task: Task) -> None:
+        if task.claim is None:
+            log.error(
+                "task %s: a state without a claim to fence it on is not written",
+                task.id,
+                extra={"action": "store", "task_id": task.id},
+            )
+            return
+        self._batcher.record(task)
+
+    async def release(self, tasks: Sequence[Task]) -> int:
+        held = [task for task in tasks if task.claim is not None]
+        for task in held:
+            self._batcher.record(task)  # kept and retried, should this commit fail
+        released: int = await self._batcher.call(Work(released=held))
+        return released
+
+    async def flush(self) -> None:
+        await self._batcher.call(Work())
+
+    async def cancel(self, task_id: str) -> Task | None:
+        async def cancel(connection: Connection, batch: Batch) -> Any:
+            return await connection.fetchrow(QUERIES["cancel"], task_id)
+
+        row = await self._submit(cancel)
+        return await self.get(task_id) if row is None else rows.to_task(row)
+
+    async def heartbeat(self) -> Lease:
+        owner = self.owner
+
+        async def renew(connection: Connection) -> tuple[str | None, int]:
+            async with connection.transaction():
+                if await connection.fetchval(QUERIES["renew_lease"], owner, self._lease):
+                    return None, await connection.fetchval(QUERIES["count_peers"], owner)
+                fresh = new_id()
+                await connection.execute(
+                    QUERIES["add_owner"], fresh, self._host, os.getpid(), self._lease
+                )
+                return fresh, await connection.fetchval(QUERIES["count_peers"], fresh)
+
+        fresh, peers = await self._db.pooled(renew)
+        if fresh is None:
+            return Lease(peers=peers)
+        log.warning(
+            "this process's lease ran out: its running tasks are void; it goes on as %s",
+            fresh,
+            extra={"action": "lease"},
+        )
+        self.owner = fresh
+        return Lease(lapsed=True, peers=peers)
+
+    async def take_over(self) -> int:
+        async def take_over(connection: Connection, batch: Batch) -> int:
+            taken = await connection.fetch(QUERIES["take_over"])
+            batch.due = batch.due or bool(taken)
+            return len(taken)
+
+        count: int = await self._submit(take_over)
+        if count:
+            log.info(
+                "took over %d running tasks of processes whose lease ran out",
+                count,
+                extra={"action": "take_over"},
+            )
+        return count
+
+    async def count_unfinished(self) -> int:
+        count: int = await self._db.pooled(lambda c: c.fetchval(QUERIES["count_unfinished"]))
+        return count
+
+    async def maintain(self) -> None:
+        async def upkeep(connection: Connection) -> None:
+            for _ in range(PURGE_CHUNKS):
+                done = await connection.execute(QUERIES["purge_finished"], self._ttl, PURGE_CHUNK)
+                if int(done.rsplit(" ", 1)[1]) < PURGE_CHUNK:
+                    break
+            await connection.execute(QUERIES["forget_old_owners"], OWNER_MEMORY)
+
+        await self._db.pooled(upkeep)
+
+    def _submit(self, operation: Operation) -> asyncio.Future[Any]:
+        return self._batcher.call(Work(operation=operation))
+
+    def _live(self, row: Any) -> Task:
+        """The live task while its state waits to be written, else the row's."""
+        recorded = self._batcher.recorded(row["id"])
+        return recorded if recorded is not None else rows.to_task(row)
+
+    async def _start(self, connection: Connection) -> None:
+        await migrate(connection)
+        await connection.execute(
+            QUERIES["add_owner"], self.owner, self._host, os.getpid(), self._lease
+        )
+
+    async def _commit(self, works: Sequence[Work], tasks: Sequence[Task]) -> list[Any]:
+        states = self._states(works, tasks)  # read here, on the loop that changes them
+        batch = Batch(self._lease)
+        results = await self._db.run(lambda c: write(c, works, states, batch))
+        self._committed(batch)
+        return results
+
+    def _states(self, works: Sequence[Work], tasks: Sequence[Task]) -> list[rows.State]:
+        chosen = {task.id: task for task in tasks}
+        for work in works:
+            chosen.update((task.id, task) for task in work.released or ())
+        states = []
+        for task in chosen.values():
+            if task.claim is None:  # voided since it was recorded: its lease ran out
+                log.warning(
+                    "task %s: its state is not written: this process no longer holds it",
+                    task.id,
+                    extra={"action": "store", "task_id": task.id},
+                )
+            else:
+                states.append(rows.state(task, task.claim))
+        return states
+
+    def _committed(self, batch: Batch) -> None:
+        for task_id, attempt in batch.fenced:
+            self.fenced += 1
+            log.warning(
+                "task %s: attempt %d's result is discarded: this process no longer holds it "
+                "(its lease ran out and another process took it over)",
+                task_id,
+                attempt,
+                extra={"action": "fenced", "task_id": task_id},
+            )
+        if batch.unclaimed:
+            log.warning(
+                "%d new tasks were stored queued, not started: this process's lease had run out",
+                len(batch.unclaimed),
+                extra={"action": "store"},
+            )
+
+    async def _sign_off(self) -> None:
+        """Give up the lease, so that others take over at once; then disconnect."""
+        if not self._opened:
+            await self._db.close()
+            return
+        self._opened = False
+        owner = self.owner
+
+        async def drop(connection: Connection) -> None:
+            await connection.execute(QUERIES["drop_owner"], owner)
+
+        try:
+            await self._db.run(drop)
+        except Exception as error:
+            log.warning(
+                "could not give up the lease (%s); others take over once it runs out",
+                error,
+                extra={"action": "store"},
+            )
+        finally:
+            await self._db.close()
