@@ -90,7 +90,7 @@ class Connector:
             self._writer = await self.connect("writer")
             await setup(self._writer)
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=READERS, **self._options("reader")
+                self.url, min_size=0, max_size=READERS, **self._options("reader")
             )
         except (StoreError, ConfigError):
             await self.close()

@@ -1,0 +1,346 @@
+"""What only the PostgreSQL store does: start-up errors, its schema, processes sharing one
+database through leases, LISTEN/NOTIFY, and a database that goes away and comes back.
+
+The shared queue's promises are in test_store_contract.py, for every backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
+
+import asyncpg
+import pytest
+
+from service import Settings, Task
+from service.errors import ConfigError, StoreError
+from service.store import sql
+from service.store.postgresql import CHANNEL, PostgreSQLStore, connection
+from tests.postgres import Cluster, StopMode
+
+Opener = Callable[..., Awaitable[PostgreSQLStore]]
+NEWEST = sql.migrations("postgresql")[-1][0]
+
+
+def database(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def tasks(count: int, **fields: object) -> list[Task]:
+    return [Task(type="echo", payload=n, **fields) for n in range(count)]  # type: ignore[arg-type]
+
+
+async def until(check: Callable[[], object], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def opener(postgres_url: str) -> AsyncIterator[Opener]:
+    """Opens stores (processes) on this test's database; closed after the test."""
+    opened: list[PostgreSQLStore] = []
+
+    async def open_one(url: str = postgres_url, **overrides: object) -> PostgreSQLStore:
+        store = PostgreSQLStore(replace(Settings(store=url), **overrides))  # type: ignore[arg-type]
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture(scope="module")
+def own_cluster() -> Iterator[Cluster]:
+    """A server of this module's own, to stop and start without disturbing other tests;
+    durable, as a commit acknowledged before an immediate stop must be there after it."""
+    with Cluster(max_connections=30) as cluster:
+        yield cluster
+
+
+# Start-up.
+
+
+@pytest.mark.parametrize(
+    ("change", "kind", "reason"),
+    [
+        (("service:service@", "service:Wr0ng-Pa55@"), ConfigError, "password authentication"),
+        (("127.0.0.1", "no-such-host.invalid"), ConfigError, "unknown host"),
+        (("/test_", "/missing_"), ConfigError, "does not exist"),
+    ],
+)
+async def test_a_bad_url_fails_in_one_line_without_the_password(
+    postgres_url: str, change: tuple[str, str], kind: type[Exception], reason: str
+) -> None:
+    url = postgres_url.replace(*change)
+    store = PostgreSQLStore(Settings(store=url))
+    with pytest.raises(kind) as raised:
+        await store.open()
+    message = str(raised.value)
+    assert message.startswith("cannot connect to PostgreSQL at ") and reason in message
+    assert "\n" not in message and "Wr0ng-Pa55" not in message and ":service@" not in message
+    await store.close()
+
+
+async def test_a_server_that_is_down_is_a_store_error() -> None:
+    url = "postgresql://service:service@127.0.0.1:1/postgres"
+    with pytest.raises(StoreError, match=r"^cannot connect to PostgreSQL at 127\.0\.0\.1:1/"):
+        await PostgreSQLStore(Settings(store=url)).open()
+
+
+async def test_the_schema_is_created_once_versioned_and_tuned(
+    opener: Opener, postgres_cluster: Cluster, postgres_url: str
+) -> None:
+    await asyncio.gather(*(opener() for _ in range(4)))  # together: one migrates, all open
+    db = database(postgres_url)
+    assert postgres_cluster.admin_sql("SELECT version FROM service_schema", db) == str(NEWEST)
+    options = postgres_cluster.admin_sql(
+        "SELECT reloptions FROM pg_class WHERE relname = 'tasks'", db
+    )
+    assert "fillfactor=80" in options and "autovacuum_vacuum_scale_factor=0.01" in options
+    assert postgres_cluster.admin_sql("SELECT count(*) FROM owners", db) == "4"
+
+
+async def test_a_newer_schema_is_refused(
+    opener: Opener, postgres_cluster: Cluster, postgres_url: str
+) -> None:
+    await opener()
+    postgres_cluster.admin_sql("UPDATE service_schema SET version = 999", database(postgres_url))
+    with pytest.raises(StoreError) as raised:
+        await PostgreSQLStore(Settings(store=postgres_url)).open()
+    assert str(raised.value) == (
+        f"the task database has schema version 999, newer than this service knows ({NEWEST}): "
+        "upgrade the service"
+    )
+
+
+# Processes sharing one database.
+
+
+async def test_due_times_and_leases_are_on_the_server_clock(
+    opener: Opener, postgres_cluster: Cluster, postgres_url: str
+) -> None:
+    store = await opener(lease_timeout=30)
+    skewed = time.time() - 1000  # this process's clock is 1000 s behind the server's
+    await store.add([Task("echo", 1, created_at=skewed, run_at=skewed + 0.4)])
+    early = await store.claim(1)
+    assert early.tasks == [] and early.next_due is not None and 0.2 < early.next_due <= 0.4
+    await asyncio.sleep(early.next_due + 0.05)
+    [task] = (await store.claim(1)).tasks
+    left = postgres_cluster.admin_sql(
+        "SELECT extract(epoch FROM expires_at - now()) FROM owners", database(postgres_url)
+    )
+    assert 28 < float(left) <= 30
+
+
+async def test_concurrent_claims_never_share_a_task(opener: Opener) -> None:
+    stores = [await opener() for _ in range(3)]
+    claimed: list[Task] = []
+
+    async def claim_all(store: PostgreSQLStore) -> None:
+        while found := (await store.claim(3)).tasks:
+            claimed.extend(found)
+
+    await asyncio.gather(*(store.add(tasks(100)) for store in stores))
+    await asyncio.gather(*(claim_all(store) for store in stores * 2))
+    assert len(claimed) == 300 and len({task.id for task in claimed}) == 300
+    assert all(task.claim is not None and task.claim[1] == 1 for task in claimed)
+
+
+async def test_a_lapsed_lease_fences_writes_and_takes_a_fresh_one(
+    opener: Opener, postgres_cluster: Cluster, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    stalled, alive = await opener(), await opener()
+    await stalled.add(tasks(2))
+    mine = (await stalled.claim(2)).tasks
+    old = stalled.owner
+    postgres_cluster.admin_sql(
+        f"UPDATE owners SET expires_at = now() - interval '1 s' WHERE id = '{old}'",
+        database(postgres_url),
+    )
+    await stalled.add(tasks(1))
+    assert (await stalled.claim(5)).tasks == []  # nothing is claimed under a lapsed lease
+    assert await alive.take_over() == 2
+    mine[0].status, mine[0].finished_at = "done", time.time()
+    stalled.record(mine[0])
+    assert await stalled.release(mine[1:]) == 0
+    assert stalled.fenced == 2
+    assert f"task {mine[0].id}: attempt 1's result is discarded" in caplog.text
+    found = await alive.get(mine[0].id)
+    assert found is not None and (found.status, found.claim) == ("queued", None)
+    lease = await stalled.heartbeat()
+    assert lease.lapsed and lease.peers == 1 and stalled.owner != old
+    assert len((await stalled.claim(5)).tasks) == 3
+
+
+async def test_closing_gives_up_the_lease_for_an_immediate_take_over(opener: Opener) -> None:
+    leaving, staying = await opener(lease_timeout=60), await opener(lease_timeout=60)
+    await leaving.add(tasks(3))
+    await leaving.claim(3)
+    assert await staying.take_over() == 0
+    await leaving.close()
+    assert await staying.take_over() == 3
+    assert sorted(task.attempts for task in (await staying.claim(5)).tasks) == [2, 2, 2]
+
+
+# LISTEN / NOTIFY.
+
+
+class Notes:
+    """A raw LISTEN on the channel, counting notifications."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_: object) -> None:
+        self.count += 1
+
+
+async def test_notify_wakes_other_processes_for_unowned_due_work_only(
+    opener: Opener, postgres_url: str
+) -> None:
+    sender, receiver = await opener(), await opener()
+    wakes: list[float] = []
+    receiver.listen(lambda: wakes.append(time.monotonic()))
+    assert receiver.listener is not None
+    await until(receiver.listener.listening.is_set)
+    raw, notes = await asyncpg.connect(postgres_url), Notes()
+    await raw.add_listener(CHANNEL, notes)
+    await until(lambda: wakes)  # listening started: one wake to catch up
+    wakes.clear()
+
+    started = Task("echo", 1, status="running", attempts=1, started_at=time.time())
+    started.claim = (sender.owner, 1)
+    await sender.add([started, Task("echo", 2, run_at=time.time() + 60)])
+    await asyncio.sleep(0.3)
+    assert (notes.count, wakes) == (0, [])  # owned, or not due: no one else can take it
+
+    await sender.add(tasks(50))
+    await until(lambda: wakes)
+    await asyncio.sleep(0.2)
+    assert notes.count == 1  # one per transaction
+
+    started.status, started.attempts = "queued", 0  # given back: anyone may run it
+    assert await sender.release([started]) == 1
+    await until(lambda: notes.count == 2)
+    await raw.close()
+
+
+async def test_poll_only_mode_neither_listens_nor_caches_statements(
+    opener: Opener, postgres_cluster: Cluster, postgres_url: str
+) -> None:
+    store = await opener(listen=False)
+    store.listen(lambda: None)
+    assert store.listener is None
+    await store.add(tasks(3))
+    assert len((await store.claim(5)).tasks) == 3
+    sessions = postgres_cluster.admin_sql(
+        "SELECT application_name FROM pg_stat_activity WHERE datname = current_database()",
+        database(postgres_url),
+    )
+    assert "service listener" not in sessions
+    assert store._db._options("writer")["statement_cache_size"] == 0
+
+
+# The database goes away.
+
+
+@pytest.fixture
+async def away(own_cluster: Cluster) -> AsyncIterator[tuple[Cluster, str]]:
+    name = f"away_{os.getpid()}_{time.monotonic_ns()}"
+    own_cluster.start()
+    own_cluster.create_database(name)
+    yield own_cluster, own_cluster.url(name)
+    own_cluster.start()
+    own_cluster.drop_database(name)
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+async def test_a_stopped_server_fails_calls_keeps_states_and_recovers(
+    away: tuple[Cluster, str], opener: Opener, mode: StopMode, caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster, url = away
+    store = await opener(url)
+    wakes: list[float] = []
+    store.listen(lambda: wakes.append(time.monotonic()))
+    assert store.listener is not None
+    await until(store.listener.listening.is_set)
+    await store.add(tasks(3))
+    held = (await store.claim(3)).tasks
+
+    await asyncio.to_thread(cluster.stop, mode)
+    with pytest.raises(StoreError):
+        await store.add(tasks(1))
+    with pytest.raises(StoreError):
+        await store.get("unknown")
+    for task in held:
+        task.status, task.finished_at, task.result = "done", time.time(), task.payload
+        store.record(task)
+    with pytest.raises(StoreError):
+        await store.flush()
+    assert not store.available
+    assert (await store.get(held[0].id)) is held[0]  # the live task, while its state waits
+    await until(lambda: not store.listener.listening.is_set())  # type: ignore[union-attr]
+
+    wakes.clear()
+    await asyncio.to_thread(cluster.start)
+    await store.flush()
+    assert store.available and store.fenced == 0
+    found = await store.get(held[1].id)
+    assert found is not None and found is not held[1] and found.status == "done"
+    await until(store.listener.listening.is_set)
+    assert store.listener.reconnections == 1 and wakes  # a wake for what it missed
+    wakes.clear()
+    await store.add(tasks(1))
+    await until(lambda: wakes)  # listening again
+    assert await store.count_unfinished() == 1
+    assert ":service@" not in caplog.text
+
+
+async def test_terminated_sessions_are_replaced(away: tuple[Cluster, str], opener: Opener) -> None:
+    cluster, url = away
+    store, other = await opener(url), await opener(url)
+    store.listen(lambda: None)
+    assert store.listener is not None
+    await until(store.listener.listening.is_set)
+    await store.add(tasks(2))
+    assert await store.count_unfinished() == 2
+    killed = await asyncio.to_thread(cluster.terminate, database(url))
+    assert len(killed) == 4  # two writers, the listener, a reader
+    await until(lambda: store.listener.reconnections == 1)  # type: ignore[union-attr]
+    assert await store.count_unfinished() == 2  # a stale pooled connection is replaced
+    await asyncio.sleep(0.05)
+    await other.add(tasks(1))  # the writer reconnects
+    assert len((await store.claim(5)).tasks) == 3
+
+
+async def test_a_stalled_server_times_out(
+    away: tuple[Cluster, str], opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster, url = away
+    monkeypatch.setattr(connection, "COMMAND_TIMEOUT", 0.5)
+    store = await opener(url)
+    await store.add(tasks(1))
+    [pid] = cluster.admin_sql(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'service writer' "
+        f"AND datname = '{database(url)}'"
+    ).split()
+    try:
+        os.kill(int(pid), signal.SIGSTOP)
+    except PermissionError:
+        pytest.skip("cannot stop the server's process")
+    try:
+        began = time.monotonic()
+        with pytest.raises(StoreError, match="no answer within"):
+            await store.add(tasks(1))
+        assert time.monotonic() - began < 3
+    finally:
+        os.kill(int(pid), signal.SIGCONT)
+    await store.add(tasks(1))  # on a new connection
+    assert await store.count_unfinished() == 2
