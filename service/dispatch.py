@@ -47,8 +47,10 @@ class Dispatcher:
         wait: float | None = 0.0
         while True:
             if wait != 0.0:
+                # Not wait_for: on Python 3.11 it can swallow the cancellation that stops this.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
             self._wake.clear()
             idle = self._idle() if self.claiming else 0
             if idle <= 0:

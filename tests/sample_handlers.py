@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from typing import Any
 
 from service import Handler, Task, handler
@@ -158,3 +159,17 @@ async def returns_deep(task: Task) -> Any:
 @handler("raises_surrogate")
 async def raises_surrogate(task: Task) -> None:
     raise ValueError("bad \ud800 text")
+
+
+@handler("span")
+async def span(task: Task) -> int:
+    """Sleeps `payload` seconds; appends `start|end id attempt pid monotonic` lines to $SPANS."""
+
+    def note(edge: str) -> None:
+        with open(os.environ["SPANS"], "a") as file:
+            file.write(f"{edge} {task.id} {task.attempt} {os.getpid()} {time.monotonic()}\n")
+
+    note("start")
+    await asyncio.sleep(float(task.payload))
+    note("end")
+    return os.getpid()
