@@ -1,16 +1,15 @@
 """What only the PostgreSQL store does: start-up errors, its schema, processes sharing one
-database through leases, LISTEN/NOTIFY, and a database that goes away and comes back.
+database through leases on the server's clock, LISTEN/NOTIFY and the poll-only mode.
 
-The shared queue's promises are in test_store_contract.py, for every backend.
+The shared queue's promises are in test_store_contract.py, for every backend; a server
+that goes away, stalls or sits behind PgBouncer, in test_postgresql_connections.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
 import asyncpg
@@ -19,8 +18,8 @@ import pytest
 from service import Settings, Task
 from service.errors import ConfigError, StoreError
 from service.store import sql
-from service.store.postgresql import CHANNEL, PostgreSQLStore, connection
-from tests.postgres import Cluster, StopMode
+from service.store.postgresql import CHANNEL, PostgreSQLStore
+from tests.postgres import Cluster
 
 Opener = Callable[..., Awaitable[PostgreSQLStore]]
 NEWEST = sql.migrations("postgresql")[-1][0]
@@ -54,14 +53,6 @@ async def opener(postgres_url: str) -> AsyncIterator[Opener]:
     yield open_one
     for store in opened:
         await store.close()
-
-
-@pytest.fixture(scope="module")
-def own_cluster() -> Iterator[Cluster]:
-    """A server of this module's own, to stop and start without disturbing other tests;
-    durable, as a commit acknowledged before an immediate stop must be there after it."""
-    with Cluster(max_connections=30) as cluster:
-        yield cluster
 
 
 # Start-up.
@@ -246,101 +237,3 @@ async def test_poll_only_mode_neither_listens_nor_caches_statements(
     )
     assert "service listener" not in sessions
     assert store._db._options("writer")["statement_cache_size"] == 0
-
-
-# The database goes away.
-
-
-@pytest.fixture
-async def away(own_cluster: Cluster) -> AsyncIterator[tuple[Cluster, str]]:
-    name = f"away_{os.getpid()}_{time.monotonic_ns()}"
-    own_cluster.start()
-    own_cluster.create_database(name)
-    yield own_cluster, own_cluster.url(name)
-    own_cluster.start()
-    own_cluster.drop_database(name)
-
-
-@pytest.mark.parametrize("mode", ["fast", "immediate"])
-async def test_a_stopped_server_fails_calls_keeps_states_and_recovers(
-    away: tuple[Cluster, str], opener: Opener, mode: StopMode, caplog: pytest.LogCaptureFixture
-) -> None:
-    cluster, url = away
-    store = await opener(url)
-    wakes: list[float] = []
-    store.listen(lambda: wakes.append(time.monotonic()))
-    assert store.listener is not None
-    await until(store.listener.listening.is_set)
-    await store.add(tasks(3))
-    held = (await store.claim(3)).tasks
-
-    await asyncio.to_thread(cluster.stop, mode)
-    with pytest.raises(StoreError):
-        await store.add(tasks(1))
-    with pytest.raises(StoreError):
-        await store.get("unknown")
-    for task in held:
-        task.status, task.finished_at, task.result = "done", time.time(), task.payload
-        store.record(task)
-    with pytest.raises(StoreError):
-        await store.flush()
-    assert not store.available
-    assert (await store.get(held[0].id)) is held[0]  # the live task, while its state waits
-    await until(lambda: not store.listener.listening.is_set())  # type: ignore[union-attr]
-
-    wakes.clear()
-    await asyncio.to_thread(cluster.start)
-    await store.flush()
-    assert store.available and store.fenced == 0
-    found = await store.get(held[1].id)
-    assert found is not None and found is not held[1] and found.status == "done"
-    await until(store.listener.listening.is_set)
-    assert store.listener.reconnections == 1 and wakes  # a wake for what it missed
-    wakes.clear()
-    await store.add(tasks(1))
-    await until(lambda: wakes)  # listening again
-    assert await store.count_unfinished() == 1
-    assert ":service@" not in caplog.text
-
-
-async def test_terminated_sessions_are_replaced(away: tuple[Cluster, str], opener: Opener) -> None:
-    cluster, url = away
-    store, other = await opener(url), await opener(url)
-    store.listen(lambda: None)
-    assert store.listener is not None
-    await until(store.listener.listening.is_set)
-    await store.add(tasks(2))
-    assert await store.count_unfinished() == 2
-    killed = await asyncio.to_thread(cluster.terminate, database(url))
-    assert len(killed) == 4  # two writers, the listener, a reader
-    await until(lambda: store.listener.reconnections == 1)  # type: ignore[union-attr]
-    assert await store.count_unfinished() == 2  # a stale pooled connection is replaced
-    await asyncio.sleep(0.05)
-    await other.add(tasks(1))  # the writer reconnects
-    assert len((await store.claim(5)).tasks) == 3
-
-
-async def test_a_stalled_server_times_out(
-    away: tuple[Cluster, str], opener: Opener, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cluster, url = away
-    monkeypatch.setattr(connection, "COMMAND_TIMEOUT", 0.5)
-    store = await opener(url)
-    await store.add(tasks(1))
-    [pid] = cluster.admin_sql(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'service writer' "
-        f"AND datname = '{database(url)}'"
-    ).split()
-    try:
-        os.kill(int(pid), signal.SIGSTOP)
-    except PermissionError:
-        pytest.skip("cannot stop the server's process")
-    try:
-        began = time.monotonic()
-        with pytest.raises(StoreError, match="no answer within"):
-            await store.add(tasks(1))
-        assert time.monotonic() - began < 3
-    finally:
-        os.kill(int(pid), signal.SIGCONT)
-    await store.add(tasks(1))  # on a new connection
-    assert await store.count_unfinished() == 2
