@@ -82,7 +82,8 @@ def test_a_stalled_instance_finds_its_tasks_taken(store: str, tmp_path: Path) ->
         time.sleep(LEASE + 2.5)
         stalled.process.send_signal(signal.SIGCONT)
         records = other.wait_done(ids + more, timeout=60)
-        wait_until(lambda: "rejoins" in stalled.log(), 5, "the stalled instance rejoined")
+        rejoined = "this process's lease ran out"
+        wait_until(lambda: rejoined in stalled.log(), 5, "the stalled instance rejoined")
         more_later = post_spans(stalled.url, 8, 0.1)  # it rejoined with a fresh lease
         records.update(other.wait_done(more_later, timeout=30))
         assert stalled.stop() == 0 and other.stop() == 0

@@ -168,9 +168,10 @@ class SQLiteStore:
             if lapsed:
                 previous, self.owner = self.owner, new_id()
                 log.warning(
-                    "this process's lease (owner %s) had run out; it rejoins as owner %s",
-                    previous,
+                    "this process's lease ran out: its running tasks are void; it goes on "
+                    "as %s (was %s)",
                     self.owner,
+                    previous,
                     extra={"action": "lease"},
                 )
                 self._register(connection)
