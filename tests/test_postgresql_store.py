@@ -111,6 +111,27 @@ async def test_a_newer_schema_is_refused(
     )
 
 
+async def test_a_role_that_cannot_create_tables_runs_on_a_migrated_database(
+    opener: Opener, postgres_cluster: Cluster, postgres_url: str
+) -> None:
+    await opener()
+    db = database(postgres_url)
+    postgres_cluster.admin_sql(
+        "CREATE ROLE worker_only LOGIN PASSWORD 'worker-password';"
+        f"GRANT CONNECT ON DATABASE {db} TO worker_only;"
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO worker_only;",
+        db,
+    )
+    try:
+        url = postgres_url.replace("service:service@", "worker_only:worker-password@")
+        store = await opener(url)
+        await store.add(tasks(1))
+        assert len((await store.claim(5)).tasks) == 1
+        await store.close()
+    finally:
+        postgres_cluster.admin_sql("DROP OWNED BY worker_only; DROP ROLE worker_only", db)
+
+
 # Processes sharing one database.
 
 

@@ -17,7 +17,7 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import asyncpg
 import asyncpg.exceptions as pg
@@ -47,6 +47,8 @@ GLOBAL_ERRORS: tuple[type[BaseException], ...] = (
     pg.InternalServerError,  # class XX
     pg.TransactionRollbackError,  # class 40: deadlock, serialization: try again later
     pg.ReadOnlySQLTransactionError,  # a standby, e.g. after a fail-over
+    pg.InvalidCachedStatementError,  # another process migrated the schema: asyncpg re-prepares
+    pg.OutdatedSchemaCacheError,
 )
 # Whoever set SERVICE_STORE must change it: starting again will not help.
 CONFIG_ERRORS: tuple[type[BaseException], ...] = (
@@ -77,7 +79,7 @@ class Connector:
         self.url = url
         self.name = f"PostgreSQL at {where(url)}"
         self.commits = 0
-        self._password = urlsplit(url).password
+        self._password = unquote(urlsplit(url).password or "")
         self._session_state = session_state
         self._opened = False
         self._writer: Connection | None = None
@@ -207,10 +209,15 @@ class Connector:
             reason = f"no answer within {COMMAND_TIMEOUT:g} s"
         else:
             reason = str(error) or type(error).__name__
-        reason = " ".join(reason.split())
-        if self._password:
-            reason = reason.replace(self._password, "***")
-        return f"{self.name}: {reason}"
+        return f"{self.name}: {self._redact(' '.join(reason.split()))}"
+
+    def _redact(self, text: str) -> str:
+        """`text` without the password, should a driver's message ever quote the URL."""
+        password = self._password
+        if not password:
+            return text
+        text = text.replace(f":{password}@", ":***@").replace(f":{quote(password)}@", ":***@")
+        return text.replace(password, "***") if len(password) >= 8 else text
 
 
 async def close_connection(connection: Connection) -> None:
