@@ -43,7 +43,9 @@ async def health() -> Response:
 
 @api.get("/ready")
 async def ready() -> Response:
-    state = task_service().state
-    if state != "serving":
-        raise RequestError(503, "not_ready", f"the service is {state}")
+    service = task_service()
+    if service.state != "serving":
+        raise RequestError(503, "not_ready", f"the service is {service.state}")
+    if not service.store.available:
+        raise RequestError(503, "not_ready", "the task store cannot write")
     return json_response({"status": "ready"})

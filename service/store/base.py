@@ -50,6 +50,10 @@ class Store(Protocol):
     owner: str
     """This process's name in the store while its current lease lives."""
 
+    @property
+    def available(self) -> bool:
+        """False while writes fail for want of the database (gone, locked, full)."""
+
     async def open(self) -> None:
         """Connect, create or migrate the schema, take a lease; raise StoreError or ConfigError."""
 

@@ -25,6 +25,7 @@ DelayedEntry = tuple[float, int, str]
 
 class MemoryStore:
     durable = False
+    available = True
 
     def __init__(self, settings: Settings) -> None:
         self.owner = new_id()

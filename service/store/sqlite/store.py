@@ -8,10 +8,9 @@ While new tasks keep arriving, they wait up to RECORD_DELAY so that the commits 
 acknowledge clients stay small; `get` answers from the live tasks until they are written,
 and also while a failing database keeps them waiting (see `groupcommit`).
 
-Processes sharing the file (`--workers N`, or several services on one host) share the
-queue: each is an *owner* with a lease on the host's clock; a claim is an UPDATE under
-the write lock, so no task is claimed twice; every end of an attempt is fenced on the
-claim. Owners on this host whose process is gone are dropped at once by `take_over`.
+Processes sharing the file share the queue: each is an *owner* with a lease on the host's
+clock; a claim is an UPDATE under the write lock, so no task is claimed twice. Owners on
+this host whose process is gone are dropped at once by `take_over`.
 """
 
 from __future__ import annotations
@@ -75,6 +74,10 @@ class SQLiteStore:
             f"SQLiteStore({str(self.path)!r}, owner={self.owner}, commits={self.commits}, "
             f"unwritten={self._batcher.retained}, fenced={self.fenced})"
         )
+
+    @property
+    def available(self) -> bool:
+        return not self._batcher.failing
 
     @property
     def commits(self) -> int:
@@ -196,11 +199,10 @@ class SQLiteStore:
         return taken
 
     async def count_unfinished(self) -> int:
-        def count(connection: sqlite3.Connection) -> int:
-            found: int = connection.execute(QUERIES["count_unfinished"]).fetchone()[0]
-            return found
-
-        counted: int = await self._submit(count, with_states=False)
+        query = QUERIES["count_unfinished"]
+        counted: int = await self._submit(
+            lambda connection: connection.execute(query).fetchone()[0], with_states=False
+        )
         return counted
 
     async def maintain(self) -> None:
