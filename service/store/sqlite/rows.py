@@ -12,9 +12,7 @@ from .. import sql
 
 QUERIES = sql.queries("sqlite")
 
-State = tuple[
-    str, int, float, Any, str | None, float | None, float | None, int, str, int, str
-]
+State = tuple[str, int, float, Any, str | None, float | None, float | None, int, str, int, str]
 """A task's end of attempt as it was when read: status, attempts, run_at, result, error,
 started_at, finished_at, seq; then the fence (owner, attempt) and the id."""
 
