@@ -1,127 +1,228 @@
-"""What only a durable store promises: reopen, crash recovery, migrations, many owners."""
+"""What only the SQLite store promises: reopen, crash recovery, migrations, owners on one file."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sqlite3
+import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service import Settings, Task
 from service.errors import StoreError
+from service.store import sql
+from service.store.base import Claimed, Lease
 from service.store.sqlite import QUERIES, SQLiteStore, migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+NEWEST = sql.migrations("sqlite")[-1][0]
+NO_SUCH_PID = 2147483646
+
+Opener = Callable[..., Awaitable[SQLiteStore]]
 
 
 def sqlite_store(path: Path, **overrides: float) -> SQLiteStore:
     return SQLiteStore(Settings(store=f"sqlite:///{path}", **overrides))  # type: ignore[arg-type]
 
 
-async def test_tasks_survive_a_reopen(tmp_path: Path) -> None:
-    first = sqlite_store(tmp_path / "t.db")
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "t.db"
+
+
+@pytest.fixture
+async def opener(path: Path) -> AsyncIterator[Opener]:
+    """Opens stores on one file, each standing for a process; all closed after the test."""
+    opened: list[SQLiteStore] = []
+
+    async def open_one(**overrides: float) -> SQLiteStore:
+        store = sqlite_store(path, **overrides)
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+def execute(path: Path, statement: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+    """One statement on a connection of its own, as another program would run it."""
+    with closing(sqlite3.connect(path)) as connection, connection:
+        return connection.execute(statement, parameters).fetchall()
+
+
+def expire(path: Path, owner: str) -> None:
+    """The owner's lease runs out, as if it had stopped renewing it long ago."""
+    execute(path, "UPDATE owners SET expires_at = 0 WHERE id = ?", (owner,))
+
+
+def stored(path: Path) -> dict[str, tuple[str, int, str | None]]:
+    """(status, attempts, owner) of every task, by id."""
+    found = execute(path, "SELECT id, status, attempts, owner FROM tasks")
+    return {task_id: (status, attempts, owner) for task_id, status, attempts, owner in found}
+
+
+def marked_claimed(task: Task, owner: str) -> Task:
+    """The task as the service marks it to start at once, before it is stored."""
+    task.status, task.attempts, task.claim, task.started_at = "running", 1, (owner, 1), time.time()
+    return task
+
+
+async def test_tasks_survive_a_reopen(path: Path) -> None:
+    first = sqlite_store(path)
     await first.open()
     task = Task(type="echo", payload={"keep": True})
     await first.add([task])
-    await first.release([])
     await first.close()
 
-    second = sqlite_store(tmp_path / "t.db")
+    second = sqlite_store(path)
     await second.open()
     try:
-        claimed = await second.claim(10)
-        assert [(t.id, t.payload, t.status) for t in claimed] == [
-            (task.id, {"keep": True}, "queued")
-        ]
+        [claimed] = (await second.claim(10)).tasks
+        assert (claimed.id, claimed.payload) == (task.id, {"keep": True})
+        assert (claimed.status, claimed.attempts) == ("running", 1)
+        assert claimed.claim == (second.owner, 1)
     finally:
         await second.close()
 
 
-async def test_tasks_of_a_dead_process_are_claimed_with_their_attempts(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    crashed = sqlite_store(path)
-    await crashed.open()
-    running, queued = Task(type="echo", payload=1), Task(type="echo", payload=2, priority=9)
-    await crashed.add([running, queued])
-    running.status, running.attempts = "running", 1
-    crashed.record(running)
-    found = await crashed.get(running.id)
-    assert found is not None and (found.status, found.attempts) == ("running", 1)
-    await crashed.flush()
-    # The process dies: no close, no release. Its owner row says it lives on this host
-    # with a pid that no longer exists.
-    with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE owners SET pid = 2147483646")
-    assert crashed._db._executor is not None
-    crashed._db._executor.shutdown()
+CRASH = """
+import asyncio, os, sys
+from service import Settings, Task
+from service.store.sqlite import SQLiteStore
 
-    successor = sqlite_store(path)
-    await successor.open()
-    try:
-        claimed = await successor.claim(10)
-        assert [task.id for task in claimed] == [queued.id, running.id]
-        assert [(task.status, task.attempts) for task in claimed] == [("queued", 0), ("queued", 1)]
-        assert await successor.claim(10) == []
-    finally:
-        await successor.close()
+async def main() -> None:
+    store = SQLiteStore(Settings(store="sqlite:///" + sys.argv[1], lease_timeout=60))
+    await store.open()
+    await store.add([Task("echo", "running", priority=9), Task("echo", "queued")])
+    [task] = (await store.claim(1)).tasks
+    print(task.id, flush=True)
+    os._exit(0)  # dies holding its claim: no release, no close
+
+asyncio.run(main())
+"""
 
 
-async def test_a_live_owner_keeps_its_tasks_until_its_lease_runs_out(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    holder, other = sqlite_store(path, lease_timeout=1), sqlite_store(path, lease_timeout=1)
-    await holder.open()
-    await other.open()
-    try:
-        task = Task(type="echo", payload=1)
-        await holder.add([task])
-        assert await other.claim(10) == []
-        with sqlite3.connect(path) as connection:
-            connection.execute("UPDATE owners SET expires_at = 0 WHERE id = ?", (holder.owner,))
-        assert [t.id for t in await other.claim(10)] == [task.id]
-        assert await other.claim(10) == []
-    finally:
-        await holder.close()
-        await other.close()
+async def test_running_tasks_of_a_dead_process_are_taken_over_at_once(
+    path: Path, opener: Opener
+) -> None:
+    crashed = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CRASH, str(path), cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await crashed.communicate()
+    assert crashed.returncode == 0
+    running_id = output.decode().strip()
+
+    successor = await opener()
+    [queued] = (await successor.claim(10)).tasks  # queued tasks belong to nobody
+    assert queued.payload == "queued"
+    assert (await successor.claim(10)).tasks == []  # the running one is still the dead's
+    assert await successor.take_over() == 1  # its pid is gone: no wait for its 60 s lease
+    [again] = (await successor.claim(10)).tasks
+    assert (again.id, again.payload, again.status) == (running_id, "running", "running")
+    assert (again.attempts, again.claim) == (2, (successor.owner, 2))
+    assert (await successor.heartbeat()).peers == 0  # the dead owner is forgotten
+    assert await successor.take_over() == 0
 
 
-async def test_claims_are_exclusive_between_owners(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
+@pytest.mark.parametrize(
+    ("host", "at_once"),
+    [(socket.gethostname(), True), ("elsewhere", False)],
+    ids=["this host", "another host"],
+)
+async def test_a_dead_pid_counts_on_this_host_only(
+    path: Path, opener: Opener, host: str, at_once: bool
+) -> None:
+    store = await opener()
+    task = Task(type="echo", payload=1)
+    await store.add([task])
+    execute(path, "INSERT INTO owners VALUES ('ghost', ?, ?, ?)", (host, NO_SUCH_PID, 1e12))
+    execute(path, "UPDATE tasks SET status = 'running', owner = 'ghost', attempts = 1")
+    assert await store.take_over() == (1 if at_once else 0)
+    if not at_once:  # a pid on another host says nothing: only its lease does
+        expire(path, "ghost")
+        assert await store.take_over() == 1
+    [claimed] = (await store.claim(5)).tasks
+    assert (claimed.id, claimed.attempts) == (task.id, 2)
+
+
+async def test_a_live_owner_keeps_its_running_tasks_until_its_lease_runs_out(
+    path: Path, opener: Opener
+) -> None:
+    holder, other = await opener(), await opener()
+    task = Task(type="echo", payload=1)
+    await holder.add([task])
+    [held] = (await holder.claim(10)).tasks
+    assert await other.take_over() == 0
+    assert (await other.claim(10)).tasks == []
+    assert stored(path) == {task.id: ("running", 1, holder.owner)}
+    expire(path, holder.owner)
+    assert await other.take_over() == 1
+    assert stored(path) == {task.id: ("queued", 1, None)}
+    [taken] = (await other.claim(10)).tasks
+    assert (taken.id, taken.attempts, taken.claim) == (task.id, 2, (other.owner, 2))
+    assert (await other.claim(10)).tasks == []
+    assert held.claim == (holder.owner, 1)
+
+
+async def test_a_closed_store_leaves_its_running_tasks_to_the_others_at_once(
+    opener: Opener,
+) -> None:
+    leaving, staying = await opener(lease_timeout=60), await opener(lease_timeout=60)
+    await leaving.add([Task(type="echo", payload=1)])
+    [task] = (await leaving.claim(1)).tasks
+    await leaving.close()  # without giving the task back: its lease goes with it
+    assert await staying.take_over() == 1
+    [again] = (await staying.claim(1)).tasks
+    assert (again.id, again.attempts) == (task.id, 2)
+
+
+async def test_claims_are_exclusive_between_owners(path: Path) -> None:
     seeder = sqlite_store(path)
     await seeder.open()
-    tasks = [Task(type="echo", payload=n) for n in range(200)]
-    await seeder.add(tasks)
-    await seeder.release([])
+    await seeder.add([Task(type="echo", payload=n) for n in range(200)])
     await seeder.close()
 
     owners = [sqlite_store(path) for _ in range(3)]
     for owner in owners:
         await owner.open()
     try:
-        batches = await asyncio.gather(*(owner.claim(30) for owner in owners for _ in range(3)))
-        claimed = [task.id for batch in batches for task in batch]
+        claims = [(owner, owner.claim(30)) for owner in owners for _ in range(3)]
+        batches = await asyncio.gather(*(claim for _, claim in claims))
+        claimed = [task.id for batch in batches for task in batch.tasks]
         assert len(claimed) == len(set(claimed)) == 200  # 9 claims of 30: all, once each
+        for (owner, _), batch in zip(claims, batches, strict=True):
+            assert {task.claim for task in batch.tasks} <= {(owner.owner, 1)}
     finally:
         for owner in owners:
             await owner.close()
 
 
-@pytest.mark.parametrize("version", [1, 2])
-async def test_older_schema_is_migrated_and_keeps_its_tasks(tmp_path: Path, version: int) -> None:
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path, isolation_level=None) as connection:
+@pytest.mark.parametrize("version", range(1, NEWEST))
+async def test_older_schema_is_migrated_and_keeps_its_tasks(path: Path, version: int) -> None:
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
         assert migrate(connection, target=version) == version
+        if version >= 2:  # an old process that still looks alive, on another host
+            connection.execute("INSERT INTO owners VALUES ('old', 'elsewhere', 1, 1e12)")
         connection.executemany(
-            "INSERT INTO tasks (id, type, payload, created_at, idempotency_key) "
-            "VALUES (?, 'echo', ?, ?, ?)",
+            "INSERT INTO tasks (id, type, payload, created_at, idempotency_key, owner) "
+            "VALUES (?, 'echo', ?, ?, ?, 'old')",
             [("old", "7", time.time(), None), ("keyed", "8", time.time(), "k")],
         )
-    connection.close()
     store = sqlite_store(path)
     await store.open()
     try:
-        claimed = await store.claim(10)
+        claimed = (await store.claim(10)).tasks  # queued tasks are nobody's: claimable
         assert [(task.id, task.payload) for task in claimed] == [("old", 7), ("keyed", 8)]
+        assert {(task.status, task.claim) for task in claimed} == {("running", (store.owner, 1))}
         found = await store.find("echo", "k")
         assert found is not None and (found.id, found.fingerprint) == ("keyed", None)
         [same] = await store.add([Task(type="echo", payload=9, idempotency_key="k")])
@@ -129,56 +230,57 @@ async def test_older_schema_is_migrated_and_keeps_its_tasks(tmp_path: Path, vers
         assert (same.id, await store.add([other])) == ("keyed", [other])
     finally:
         await store.close()
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
-        plan = connection.execute(
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == NEWEST
+        by_key = connection.execute(
             "EXPLAIN QUERY PLAN " + QUERIES["select_by_key"], ("echo", "k")
         ).fetchall()
-    connection.close()
-    assert "tasks_type_idempotency_key" in str(plan)
+        claiming = connection.execute(
+            "EXPLAIN QUERY PLAN " + QUERIES["claim"], {"owner": "o", "now": 0, "limit": 1}
+        ).fetchall()
+    assert "tasks_type_idempotency_key" in str(by_key)
+    assert "tasks_queued" in str(claiming)
 
 
-async def test_claimed_tasks_keep_their_fingerprint(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
+async def test_claimed_tasks_keep_their_fingerprint(path: Path) -> None:
     first = sqlite_store(path)
     await first.open()
     await first.add([Task(type="echo", payload=1, idempotency_key="k", fingerprint="f")])
-    assert await first.release([]) == 1
     await first.close()
     second = sqlite_store(path)
     await second.open()
     try:
-        assert [task.fingerprint for task in await second.claim(10)] == ["f"]
+        assert [task.fingerprint for task in (await second.claim(10)).tasks] == ["f"]
     finally:
         await second.close()
 
 
-async def test_a_failed_release_raises_and_counts_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
+async def test_a_failed_release_raises_and_counts_nothing(path: Path) -> None:
     store = sqlite_store(path)
     await store.open()
     try:
-        tasks = [Task(type="echo", payload=n) for n in range(3)]
-        await store.add(tasks)
+        await store.add([Task(type="echo", payload=n) for n in range(3)])
+        claimed = (await store.claim(3)).tasks
+        for task in claimed:  # cut off by the drain deadline: given back uncounted
+            task.status, task.attempts, task.started_at = "queued", 0, None
         path.unlink()
         with pytest.raises(StoreError, match="deleted or replaced"):
-            await store.release(tasks)
+            await store.release(claimed)
+        assert store.fenced == 0
     finally:
-        with pytest.raises(StoreError, match="could not write the state of 3 tasks"):
+        with pytest.raises(StoreError, match="deleted or replaced"):
             await store.close()
 
 
-async def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "new.db"
-    with sqlite3.connect(path) as connection:
-        connection.execute("PRAGMA user_version = 99")
+async def test_newer_schema_is_refused(path: Path) -> None:
+    execute(path, "PRAGMA user_version = 99")
     store = sqlite_store(path)
     with pytest.raises(StoreError, match="schema version 99, newer than this service knows"):
         await store.open()
 
 
-async def test_durability_settings(tmp_path: Path) -> None:
-    store = sqlite_store(tmp_path / "t.db")
+async def test_durability_settings(path: Path) -> None:
+    store = sqlite_store(path)
     await store.open()
     try:
         assert store._db._connection is not None
@@ -188,8 +290,8 @@ async def test_durability_settings(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_concurrent_adds_share_commits(tmp_path: Path) -> None:
-    store = sqlite_store(tmp_path / "t.db")
+async def test_concurrent_adds_share_commits(path: Path) -> None:
+    store = sqlite_store(path)
     await store.open()
     try:
         before = store.commits
@@ -199,8 +301,7 @@ async def test_concurrent_adds_share_commits(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_locked_database_is_a_store_error(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
+async def test_locked_database_is_a_store_error(path: Path) -> None:
     store = sqlite_store(path)
     await store.open()
     blocker = sqlite3.connect(path, isolation_level=None)
@@ -215,31 +316,34 @@ async def test_locked_database_is_a_store_error(tmp_path: Path) -> None:
     assert os.path.exists(path)
 
 
-async def test_state_changes_land_on_their_own_rows(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
+async def test_state_changes_land_on_their_own_rows(path: Path) -> None:
     store = sqlite_store(path)
     await store.open()
-    keyed = Task(type="echo", payload="k", idempotency_key="key")
-    batch = [Task(type="echo", payload=n) for n in range(5)]
-    await store.add([keyed])
+    owner = store.owner
+    keyed = marked_claimed(Task(type="echo", payload="k", idempotency_key="key"), owner)
+    batch = [marked_claimed(Task(type="echo", payload=n), owner) for n in range(5)]
+    await store.add([keyed])  # each row's number is learnt as it is stored
     await store.add(batch)
-    for task, status in ((batch[1], "done"), (batch[3], "failed"), (keyed, "cancelled")):
-        task.status, task.finished_at = status, time.time()  # type: ignore[assignment]
+    now = time.time()
+    keyed.status, keyed.run_at, keyed.error = "queued", now + 60, "retry"
+    batch[1].status, batch[1].finished_at = "done", now
+    batch[3].status, batch[3].finished_at = "failed", now
+    for task in (keyed, batch[1], batch[3]):
         store.record(task)
-    await store.release([])
+    rest = [batch[0], batch[2], batch[4]]
+    for task in rest:
+        task.status, task.attempts, task.started_at = "queued", 0, None
+    assert await store.release(rest) == 3
     await store.close()
-    with sqlite3.connect(path) as connection:
-        rows = dict(connection.execute("SELECT id, status FROM tasks").fetchall())
-    assert rows == {
-        keyed.id: "cancelled",
-        **{task.id: "queued" for task in batch},
-        batch[1].id: "done",
-        batch[3].id: "failed",
+    assert stored(path) == {
+        keyed.id: ("queued", 1, None),
+        batch[1].id: ("done", 1, None),
+        batch[3].id: ("failed", 1, None),
+        **{task.id: ("queued", 0, None) for task in rest},
     }
 
 
-async def test_maintain_folds_the_wal_into_the_database(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
+async def test_maintain_folds_the_wal_into_the_database(path: Path) -> None:
     store = sqlite_store(path)
     await store.open()
     try:
@@ -251,8 +355,8 @@ async def test_maintain_folds_the_wal_into_the_database(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_a_failing_operation_fails_alone_and_its_batch_is_written(tmp_path: Path) -> None:
-    store = sqlite_store(tmp_path / "t.db")
+async def test_a_failing_operation_fails_alone_and_its_batch_is_written(path: Path) -> None:
+    store = sqlite_store(path)
     await store.open()
     try:
         busy = store._submit(lambda connection: time.sleep(0.2))  # the next two share a batch
@@ -266,3 +370,108 @@ async def test_a_failing_operation_fails_alone_and_its_batch_is_written(tmp_path
         assert await store.add([Task(type="echo", payload=2)])  # and the store goes on
     finally:
         await store.close()
+
+
+# Leases: a process that stopped renewing its lease starts nothing and writes nothing.
+
+
+async def test_a_lapsed_lease_claims_nothing_and_its_late_ends_are_fenced(
+    path: Path, opener: Opener
+) -> None:
+    stalled, alive = await opener(), await opener()
+    await stalled.add([Task(type="echo", payload=n) for n in range(3)])
+    mine = (await stalled.claim(2)).tasks
+    old_owner = stalled.owner
+    expire(path, old_owner)
+    assert await stalled.claim(5) == Claimed()  # one task is due, but not for this process
+    assert await alive.take_over() == 2
+    taken = (await alive.claim(5)).tasks
+    assert sorted(task.attempts for task in taken) == [1, 2, 2]
+    for task in mine:  # the stalled process comes back and ends its attempts, too late
+        task.status, task.finished_at, task.result = "done", time.time(), "late"
+        stalled.record(task)
+    await stalled.flush()
+    assert stalled.fenced == 2
+    for task in taken:
+        found = await stalled.get(task.id)
+        assert found is not None and (found.status, found.claim) == ("running", task.claim)
+    lease = await stalled.heartbeat()
+    assert lease == Lease(lapsed=True, peers=1) and stalled.owner != old_owner
+    assert await stalled.heartbeat() == Lease(lapsed=False, peers=1)
+    fresh = Task(type="echo", payload="fresh")
+    await alive.add([fresh])
+    [claimed] = (await stalled.claim(5)).tasks  # under its fresh lease, it works again
+    assert (claimed.id, claimed.claim) == (fresh.id, (stalled.owner, 1))
+
+
+async def test_peers_are_the_other_live_owners(path: Path, opener: Opener) -> None:
+    first, second, third = await opener(), await opener(), await opener()
+    assert await first.heartbeat() == Lease(lapsed=False, peers=2)
+    expire(path, third.owner)
+    assert (await first.heartbeat()).peers == 1
+    await second.close()
+    assert (await first.heartbeat()).peers == 0
+    assert await third.heartbeat() == Lease(lapsed=True, peers=1)
+    assert (await first.heartbeat()).peers == 1
+
+
+async def test_new_tasks_marked_claimed_under_a_lapsed_lease_are_stored_queued(
+    path: Path, opener: Opener
+) -> None:
+    store = await opener()
+    old_owner = store.owner
+    expire(path, old_owner)
+    started = marked_claimed(Task(type="echo", payload=1), old_owner)
+    plain = Task(type="echo", payload=2)
+    assert await store.add([started, plain]) == [started, plain]
+    assert (started.status, started.attempts, started.claim, started.started_at) == (
+        "queued",
+        0,
+        None,
+        None,
+    )
+    assert stored(path) == {started.id: ("queued", 0, None), plain.id: ("queued", 0, None)}
+    assert (await store.heartbeat()).lapsed
+    claimed = (await store.claim(5)).tasks
+    assert [task.id for task in claimed] == [started.id, plain.id]
+    assert {task.claim for task in claimed} == {(store.owner, 1)}
+
+
+async def test_another_process_cancels_a_queued_task_and_it_never_starts(
+    opener: Opener,
+) -> None:
+    first, second = await opener(), await opener()
+    delayed = Task(type="echo", payload=1, run_at=time.time() + 0.2)
+    queued, running = Task(type="echo", payload=2), Task(type="echo", payload=3, priority=1)
+    await first.add([delayed, queued, running])
+    [claimed] = (await first.claim(1)).tasks
+    assert claimed.id == running.id
+    for task in (delayed, queued):
+        cancelled = await second.cancel(task.id)
+        assert cancelled is not None and cancelled.status == "cancelled"
+        assert cancelled.finished_at is not None
+    not_cancelled = await second.cancel(running.id)
+    assert not_cancelled is not None and not_cancelled.status == "running"
+    await asyncio.sleep(0.25)  # the delayed one would be due by now
+    assert await first.claim(5) == Claimed()
+    assert await second.claim(5) == Claimed()
+    found = await first.get(delayed.id)
+    assert found is not None and found.status == "cancelled"
+    assert await second.count_unfinished() == 1
+
+
+async def test_next_due_is_the_seconds_until_the_earliest_delayed_task(opener: Opener) -> None:
+    store = await opener()
+    now = time.time()
+    later, sooner = Task("echo", 1, run_at=now + 30), Task("echo", 2, run_at=now + 10)
+    overdue, due = Task("echo", 3, run_at=now - 5), Task("echo", 4)
+    await store.add([later, sooner, overdue, due])
+    claimed = await store.claim(5)
+    assert [task.id for task in claimed.tasks] == [overdue.id, due.id]
+    assert claimed.next_due is not None and 9 < claimed.next_due <= 10
+    await store.add([Task("echo", 5)])
+    full = await store.claim(1)  # it took all it asked for: no need to look further
+    assert len(full.tasks) == 1 and full.next_due is None
+    for task in (later, sooner):
+        await store.cancel(task.id)
+    assert await store.claim(5) == Claimed()  # nothing queued: no time to wait for

@@ -186,8 +186,8 @@ async def test_sqlite_a_state_that_cannot_be_written_does_not_take_the_others_do
     path = tmp_path / "t.db"
     store = sqlite_store(path)
     await store.open()
-    tasks = [Task(type="echo", payload=n) for n in range(4)]
-    await store.add(tasks)
+    await store.add([Task(type="echo", payload=n) for n in range(4)])
+    tasks = (await store.claim(4)).tasks
     for task in tasks:
         task.status, task.finished_at, task.result = "done", time.time(), {"n": task.payload}
     tasks[2].result = object()  # cannot be encoded: it would fail forever
@@ -199,5 +199,27 @@ async def test_sqlite_a_state_that_cannot_be_written_does_not_take_the_others_do
         await store.close()
     with sqlite3.connect(path) as connection:
         rows = dict(connection.execute("SELECT id, status FROM tasks").fetchall())
-    assert rows == {task.id: "queued" if task is tasks[2] else "done" for task in tasks}
+    assert rows == {task.id: "running" if task is tasks[2] else "done" for task in tasks}
     assert f"task {tasks[2].id}: its state cannot be written" in caplog.text
+
+
+async def test_sqlite_a_fenced_state_is_counted_not_retried_and_its_batch_is_written(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.db"
+    store = sqlite_store(path)
+    await store.open()
+    await store.add([Task(type="echo", payload=n) for n in range(4)])
+    tasks = (await store.claim(4)).tasks
+    tasks[1].claim = ("a-process-that-lost-it", 1)
+    for task in tasks:
+        task.status, task.finished_at = "done", time.time()
+        store.record(task)
+    try:
+        await asyncio.wait_for(store.flush(), 5)
+        assert (store.fenced, store._batcher.retained) == (1, 0)
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as connection:
+        rows = dict(connection.execute("SELECT id, status FROM tasks").fetchall())
+    assert rows == {task.id: "running" if task is tasks[1] else "done" for task in tasks}

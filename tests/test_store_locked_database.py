@@ -34,7 +34,10 @@ def stored(path: Path) -> dict[str, tuple[str, int]]:
 async def test_states_recorded_under_a_long_lock_are_written_after_it(tmp_path: Path) -> None:
     path = tmp_path / "tasks.db"
     settings = Settings(
-        store=f"sqlite:///{path}", handlers=("tests.sample_handlers",), drain_timeout=5
+        store=f"sqlite:///{path}",
+        handlers=("tests.sample_handlers",),
+        drain_timeout=5,
+        concurrency=20,
     )
     app = create_app(settings)
     async with app.test_app():
@@ -43,6 +46,7 @@ async def test_states_recorded_under_a_long_lock_are_written_after_it(tmp_path: 
         assert response.status_code == 202
         ids: list[str] = (await response.get_json())["ids"]
         await service.store.flush()
+        assert stored(path) == {task_id: ("running", 1) for task_id in ids}  # all started
 
         locker = await asyncio.create_subprocess_exec(
             sys.executable, "-c", LOCKER, str(path), str(HOLD), stdout=asyncio.subprocess.PIPE
