@@ -17,7 +17,7 @@ from service.core import TaskService
 from tests import sample_handlers
 from tests.postgres import Cluster
 
-STORES = ["memory", "sqlite"]
+STORES = ["memory", "sqlite", "postgresql"]
 POSTGRES_TEMPLATE = "service_template"
 _database_numbers = itertools.count(1)
 
@@ -32,6 +32,9 @@ def fresh_sample_state() -> None:
 
 @pytest.fixture(params=STORES)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
     return "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'tasks.db'}"
 
 
