@@ -170,8 +170,9 @@ class PostgreSQLStore:
         if fresh is None:
             return Lease(peers=peers)
         log.warning(
-            "this process's lease ran out: its running tasks are void; it goes on as %s",
+            "this process's lease ran out: its running tasks are void; it goes on as %s (was %s)",
             fresh,
+            owner,
             extra={"action": "lease"},
         )
         self.owner = fresh
@@ -186,7 +187,7 @@ class PostgreSQLStore:
         count: int = await self._submit(take_over)
         if count:
             log.info(
-                "took over %d running tasks of processes whose lease ran out",
+                "%d running tasks of processes whose lease ran out are queued again",
                 count,
                 extra={"action": "take_over"},
             )
