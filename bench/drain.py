@@ -3,8 +3,8 @@
 Method (gated): the service starts with the `gate` handler of bench/handlers.py; one gate
 task per worker makes every worker wait; the N `dummy` tasks are then submitted in batches
 (1000 by default, built beforehand), which times intake alone; then the gate opens and the
-clock runs until the store counts no unfinished task, i.e. every task has finished: that is the drain, the
-workers alone.
+clock runs until the store counts no unfinished task, i.e. every task has finished: that
+is the drain, the workers alone.
 
 Ungated (the peer comparison): the workers run while the batches are submitted, and the
 clock runs from the first submit to the last task done, as for the peer libraries.

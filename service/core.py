@@ -75,10 +75,10 @@ class TaskService:
         if self._upkeep is not None:
             self._upkeep.cancel()
         counts = self.pool.counts
-        counts.released = await self._release(left)
         if self.store.durable:
+            counts.released = await self._release(left)
             counts.abandoned = max(len(left) - counts.released, 0)
-        else:
+        else:  # every unfinished task is lost, queued ones included
             counts.abandoned = await self.store.count_unfinished()
         await self._close_store()
         await self.registry.shutdown()

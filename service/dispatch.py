@@ -67,6 +67,7 @@ class Dispatcher:
             if not self._failing:
                 log.error("cannot claim tasks: %s", error, extra={"action": "claim"})
             self._failing = True
+            self.empty = True  # as far as it can tell: a drain does not wait for it
             return self._poll
         if self._failing:
             log.warning("claiming tasks again", extra={"action": "claim"})

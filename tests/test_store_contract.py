@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from service.store import Store, open_store
 
 BACKENDS = ["memory", "sqlite", "postgresql"]
 SHARED = ["sqlite", "postgresql"]
-Opener = Callable[..., Store]
+Opener = Callable[..., Awaitable[Store]]
 
 
 def backend_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -42,7 +42,7 @@ async def opener(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         opened.append(store)
         return store
 
-    yield open_one  # type: ignore[misc]
+    yield open_one
     for store in opened:
         await store.close()
 
@@ -152,7 +152,7 @@ async def test_a_write_without_the_claim_changes_nothing(store: Store) -> None:
     await store.flush()
     found = await store.get(task.id)
     assert found is not None and found.status == "running"
-    assert store.fenced == 1  # type: ignore[attr-defined]
+    assert store.fenced == 1
 
 
 async def test_release_gives_attempts_back_uncounted(store: Store) -> None:
@@ -274,12 +274,12 @@ async def test_a_lapsed_owner_is_taken_over_and_fenced(opener: Opener) -> None:
     for task in taken:
         found = await alive.get(task.id)
         assert found is not None and (found.status, found.claim) == ("running", task.claim)
-    assert stalled.fenced == 2  # type: ignore[attr-defined]
+    assert stalled.fenced == 2
     old_owner = stalled.owner
     lease = await stalled.heartbeat()
     assert lease.lapsed and stalled.owner != old_owner and lease.peers == 1
     late = Task("echo", 9)
     late.status, late.attempts, late.claim = "running", 1, (old_owner, 1)
-    await stalled.add([late])
-    assert late.status == "queued" and late.claim is None  # not claimed under a dead lease
+    [stored] = await stalled.add([late])
+    assert (stored.status, stored.claim) == ("queued", None)  # not claimed under a dead lease
     assert [task.id for task in (await stalled.claim(5)).tasks] == [late.id]

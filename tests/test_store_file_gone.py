@@ -66,7 +66,7 @@ async def test_writes_fail_once_the_file_is_gone(
 
 async def test_the_service_answers_503_once_the_file_is_deleted(tmp_path: Path) -> None:
     path = tmp_path / "tasks.db"
-    settings = Settings(  # a short drain: it waits out its deadline (see the xfail below)
+    settings = Settings(
         store=f"sqlite:///{path}", handlers=("tests.sample_handlers",), drain_timeout=1
     )
     app = create_app(settings)
@@ -79,11 +79,6 @@ async def test_the_service_answers_503_once_the_file_is_deleted(tmp_path: Path) 
         assert (await refused.get_json())["error"] == "store_unavailable"
 
 
-@pytest.mark.xfail(
-    reason="bug: alone on the store, the drain waits for the dispatcher to find the queue "
-    "empty, and a dispatcher whose claims fail never does: it waits out drain_timeout",
-    strict=True,
-)
 async def test_a_deleted_file_does_not_hold_the_drain_until_its_deadline(tmp_path: Path) -> None:
     path = tmp_path / "tasks.db"
     settings = Settings(

@@ -49,6 +49,8 @@ class Store(Protocol):
     """True when tasks outlive the process."""
     owner: str
     """This process's name in the store while its current lease lives."""
+    fenced: int
+    """Ends of attempts the fence stopped: written by this process after it lost the claim."""
 
     @property
     def available(self) -> bool:
