@@ -35,6 +35,11 @@ GROUPS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "shutdown": ("SIGTERM with 10,000 queued", ("gunicorn", "flask", "httpx"), ()),
     "memory": ("memory per queued task", ("httpx",), ()),
     "peers": ("SAQ and arq on Redis", ("saq", "arq", "redis"), ("redis-server",)),
+    "scaleout": (
+        "PostgreSQL, 1 and 2 instances, beside SQLite and pgqueuer",
+        ("httpx", "asyncpg", "pgqueuer", "tqdm"),
+        ("wrk",),
+    ),
 }
 INSTALL = {
     "wrk": "apt-get install wrk",
@@ -49,6 +54,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds of wrk load per measurement")
     parser.add_argument("--drain-tasks", type=int, help="tasks in the in-process drain")
     parser.add_argument("--peer-tasks", type=int, help="tasks in the SAQ/arq comparison")
+    parser.add_argument("--scaleout-tasks", type=int, help="tasks in the scale-out drain")
+    parser.add_argument("--pgqueuer-seconds", type=float, help="pgqueuer benchmark's timer")
     parser.add_argument(
         "--only", help=f"comma-separated groups to run, of: {', '.join(GROUPS)} (default: all)"
     )
@@ -64,6 +71,8 @@ def configure(args: argparse.Namespace) -> Config:
         duration=args.duration or base.duration,
         drain_tasks=args.drain_tasks or base.drain_tasks,
         peer_tasks=args.peer_tasks or base.peer_tasks,
+        scaleout_tasks=args.scaleout_tasks or base.scaleout_tasks,
+        pgqueuer_seconds=args.pgqueuer_seconds or base.pgqueuer_seconds,
     )
 
 

@@ -25,6 +25,8 @@ class Config:
     shutdown_tasks: int = 10_000
     seed_graceful_timeout: int = 30
     memory_tasks: int = 100_000
+    scaleout_tasks: int = 10_000
+    pgqueuer_seconds: float = 10.0
 
     @classmethod
     def quick(cls) -> Config:
@@ -37,6 +39,8 @@ class Config:
             latency_samples=50,
             seed_graceful_timeout=10,
             memory_tasks=20_000,
+            scaleout_tasks=2_000,
+            pgqueuer_seconds=3.0,
         )
 
     def describe(self) -> list[tuple[str, str]]:
@@ -67,4 +71,9 @@ class Config:
             ),
             ("tasks queued before SIGTERM", f"{self.shutdown_tasks:,}"),
             ("tasks for memory per queued task", f"{self.memory_tasks:,}"),
+            (
+                "scale-out group",
+                f"in-process drain of {self.scaleout_tasks:,} tasks per setup; pgqueuer "
+                f"tools/benchmark.py -d apg -t {self.pgqueuer_seconds:g}",
+            ),
         ]
