@@ -12,7 +12,7 @@ from .errors import RequestError, StoreError
 from .handlers import Registry
 from .idempotency import KeyTurns, check_same_request, fingerprint
 from .options import Options
-from .settings import Settings
+from .settings import Settings, redacted
 from .slots import exit_if_stuck
 from .store import Store, open_store
 from .task import Task
@@ -57,7 +57,7 @@ class TaskService:
         self.state = "serving"
         log.info(
             "serving with store=%s concurrency=%d queue_maxsize=%d handlers=%s",
-            self.settings.store,
+            redacted(self.settings.store),
             self.settings.concurrency,
             self.settings.queue_maxsize,
             ",".join(self.registry.names),

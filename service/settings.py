@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
 
@@ -60,6 +61,16 @@ class Settings:
             poll_interval=read.number(float, "POLL_INTERVAL", 1.0, minimum=0.01),
             listen=read.flag("LISTEN", True),
         )
+
+
+def redacted(url: str) -> str:
+    """The URL with its password, if any, replaced by `***`: fit for a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
 
 
 @dataclass(frozen=True, slots=True)

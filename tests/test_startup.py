@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from pathlib import Path
@@ -84,3 +85,15 @@ async def test_a_handler_that_fails_to_start_closes_what_was_opened(tmp_path: Pa
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT count(*) FROM owners").fetchone() == (0,)
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("sqlite")]
+
+
+async def test_the_start_up_line_hides_the_store_password(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "service")
+    app = create_app(Settings(store=postgres_url, handlers=("tests.sample_handlers",)))
+    async with app.test_app():
+        pass
+    [line] = [r.getMessage() for r in caplog.records if "serving with store=" in r.getMessage()]
+    assert "service:***@" in line and ":service@" not in line
+    assert ":service@" not in caplog.text

@@ -120,6 +120,8 @@ class PostgreSQLStore:
 
         async def claim(connection: Connection, batch: Batch) -> tuple[list[Any], float | None]:
             found = await connection.fetch(QUERIES["claim"], owner, lease, limit)
+            if len(found) == limit:  # full: the dispatcher claims again, whatever is due
+                return found, None
             return found, await connection.fetchval(QUERIES["next_due"])
 
         found, next_due = await self._submit(claim)

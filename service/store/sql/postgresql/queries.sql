@@ -63,8 +63,10 @@ FROM picked WHERE t.seq = picked.seq
 RETURNING t.*;
 
 -- name: next_due
-SELECT extract(epoch FROM min(run_at) - now())::float8 FROM tasks
-WHERE status = 'queued' AND run_at > now();
+SELECT extract(epoch FROM run_at - now())::float8 FROM tasks
+WHERE status = 'queued' AND run_at > now()
+ORDER BY run_at
+LIMIT 1;
 
 -- name: cancel
 UPDATE tasks SET status = 'cancelled', finished_at = now()
