@@ -268,13 +268,26 @@ class TaskService:
             await asyncio.sleep(UPKEEP_INTERVAL)
             self.pool.measure(UPKEEP_INTERVAL)
             try:
-                sent = time.monotonic()
+                sent, owner = time.monotonic(), self.store.owner
                 lease = await self.store.heartbeat()
                 self.pool.renewed(sent)
                 if lease.lapsed:
+                    log.warning(
+                        "this process's lease ran out: its running tasks are void; "
+                        "it goes on as %s (was %s)",
+                        self.store.owner,
+                        owner,
+                        extra={"action": "lease"},
+                    )
                     self.pool.lapse()
                 self._peers = lease.peers
-                if await self.store.take_over():
+                taken = await self.store.take_over()
+                if taken:
+                    log.info(
+                        "%d running tasks of processes whose lease ran out are queued again",
+                        taken,
+                        extra={"action": "take_over"},
+                    )
                     self.pool.dispatcher.wake()
                 await self.store.maintain()
                 await self._count_unfinished()

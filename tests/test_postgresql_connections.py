@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from service import Settings, Task
 from service.errors import StoreError
 from service.store.postgresql import PostgreSQLStore, connection
 from tests.postgres import SERVICE_ROLE, Cluster, StopMode, free_port
+from tests.stores import opening
 
 Opener = Callable[..., Awaitable[PostgreSQLStore]]
 
@@ -58,18 +60,11 @@ async def url(cluster: Cluster) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def opener(url: str) -> AsyncIterator[Opener]:
-    opened: list[PostgreSQLStore] = []
+    def make(store_url: str = url, **overrides: Any) -> PostgreSQLStore:
+        return PostgreSQLStore(replace(Settings(store=store_url), **overrides))
 
-    async def open_one(store_url: str = url, **overrides: object) -> PostgreSQLStore:
-        settings = replace(Settings(store=store_url), **overrides)  # type: ignore[arg-type]
-        store = PostgreSQLStore(settings)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        await store.close()
+    async with opening(make) as open_one:
+        yield open_one
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])

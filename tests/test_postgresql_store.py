@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 import asyncpg
 import pytest
@@ -20,6 +21,7 @@ from service.errors import ConfigError, StoreError
 from service.store import sql
 from service.store.postgresql import CHANNEL, PostgreSQLStore
 from tests.postgres import Cluster
+from tests.stores import opening
 
 Opener = Callable[..., Awaitable[PostgreSQLStore]]
 NEWEST = sql.migrations("postgresql")[-1][0]
@@ -42,17 +44,12 @@ async def until(check: Callable[[], object], timeout: float = 10) -> None:
 @pytest.fixture
 async def opener(postgres_url: str) -> AsyncIterator[Opener]:
     """Opens stores (processes) on this test's database; closed after the test."""
-    opened: list[PostgreSQLStore] = []
 
-    async def open_one(url: str = postgres_url, **overrides: object) -> PostgreSQLStore:
-        store = PostgreSQLStore(replace(Settings(store=url), **overrides))  # type: ignore[arg-type]
-        await store.open()
-        opened.append(store)
-        return store
+    def make(url: str = postgres_url, **overrides: Any) -> PostgreSQLStore:
+        return PostgreSQLStore(replace(Settings(store=url), **overrides))
 
-    yield open_one
-    for store in opened:
-        await store.close()
+    async with opening(make) as open_one:
+        yield open_one
 
 
 # Start-up.

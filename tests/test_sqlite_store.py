@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from service.errors import StoreError
 from service.store import sql
 from service.store.base import Claimed, Lease
 from service.store.sqlite import QUERIES, SQLiteStore, migrate
+from tests.stores import opening
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWEST = sql.migrations("sqlite")[-1][0]
@@ -40,17 +42,8 @@ def path(tmp_path: Path) -> Path:
 @pytest.fixture
 async def opener(path: Path) -> AsyncIterator[Opener]:
     """Opens stores on one file, each standing for a process; all closed after the test."""
-    opened: list[SQLiteStore] = []
-
-    async def open_one(**overrides: float) -> SQLiteStore:
-        store = sqlite_store(path, **overrides)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        await store.close()
+    async with opening(partial(sqlite_store, path)) as open_one:
+        yield open_one
 
 
 def execute(path: Path, statement: str, parameters: tuple[Any, ...] = ()) -> list[Any]:

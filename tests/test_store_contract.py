@@ -10,11 +10,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service import Settings, Task
 from service.store import Store, open_store
+from tests.stores import opening
 
 BACKENDS = ["memory", "sqlite", "postgresql"]
 SHARED = ["sqlite", "postgresql"]
@@ -34,17 +36,12 @@ def backend_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) ->
 async def opener(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
     """Opens stores on one backing, closed after the test; `request.param` names the backend."""
     url = backend_url(request.param, request, tmp_path)
-    opened: list[Store] = []
 
-    async def open_one(**overrides: float) -> Store:
-        store = open_store(Settings(store=url, result_ttl=60, **overrides))  # type: ignore[arg-type]
-        await store.open()
-        opened.append(store)
-        return store
+    def make(**overrides: Any) -> Store:
+        return open_store(Settings(store=url, result_ttl=60, **overrides))
 
-    yield open_one
-    for store in opened:
-        await store.close()
+    async with opening(make) as open_one:
+        yield open_one
 
 
 @pytest.fixture(params=BACKENDS)

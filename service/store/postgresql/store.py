@@ -171,12 +171,6 @@ class PostgreSQLStore:
         fresh, peers = await self._db.pooled(renew)
         if fresh is None:
             return Lease(peers=peers)
-        log.warning(
-            "this process's lease ran out: its running tasks are void; it goes on as %s (was %s)",
-            fresh,
-            owner,
-            extra={"action": "lease"},
-        )
         self.owner = fresh
         return Lease(lapsed=True, peers=peers)
 
@@ -187,12 +181,6 @@ class PostgreSQLStore:
             return len(taken)
 
         count: int = await self._submit(take_over)
-        if count:
-            log.info(
-                "%d running tasks of processes whose lease ran out are queued again",
-                count,
-                extra={"action": "take_over"},
-            )
         return count
 
     async def count_unfinished(self) -> int:

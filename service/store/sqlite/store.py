@@ -169,14 +169,7 @@ class SQLiteStore:
             now = time.time()
             lapsed = not self._renew(connection, self.owner, now)
             if lapsed:
-                previous, self.owner = self.owner, new_id()
-                log.warning(
-                    "this process's lease ran out: its running tasks are void; it goes on "
-                    "as %s (was %s)",
-                    self.owner,
-                    previous,
-                    extra={"action": "lease"},
-                )
+                self.owner = new_id()
                 self._register(connection)
             peers = connection.execute(QUERIES["count_peers"], (self.owner, now)).fetchone()[0]
             return Lease(lapsed, peers)
@@ -190,12 +183,6 @@ class SQLiteStore:
             return connection.execute(QUERIES["take_over"], (time.time(),)).rowcount
 
         taken: int = await self._submit(take_over)
-        if taken:
-            log.info(
-                "%d running tasks of processes whose lease ran out are queued again",
-                taken,
-                extra={"action": "take_over"},
-            )
         return taken
 
     async def count_unfinished(self) -> int:
