@@ -190,8 +190,8 @@ class TaskService:
         self._unfinished += sum(created for _, created in pairs)
         claimed = [task for task, created in pairs if created and task.status == "running"]
         self.pool.push(claimed, sent if claimed else None)
-        if any(created and task.status == "queued" for task, created in pairs):
-            self.pool.dispatcher.wake()  # a delayed task: learn when it is due
+        if any(created and task.run_at for task, created in pairs):
+            self.pool.dispatcher.wake()  # to learn when the delayed task is due
         return pairs
 
     def _start_at_once(self, tasks: list[Task]) -> int:
