@@ -170,3 +170,13 @@ def run(config: Config, workdir: Path) -> list[Row]:
             )
         )
     return rows
+
+
+if __name__ == "__main__":  # one gated drain, e.g. under a profiler: python -m bench.drain sqlite
+    import sys
+    import tempfile
+
+    store, tasks = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
+    with tempfile.TemporaryDirectory(prefix="bench-drain-") as directory:
+        found = measure(Config(), Path(directory), store, "drain", tasks)
+    print(f"drain ({store}): {found.drain_rate:,.0f} tasks/s")

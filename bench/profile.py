@@ -1,11 +1,13 @@
 """Profile the service under load: py-spy samples it while wrk drives `POST /task(s)`.
 
     python -m bench.profile --store sqlite --batch 1000 --seconds 10
+    python -m bench.profile --store sqlite --drain 20000
 
 `--batch 0` (the default) posts single tasks to `POST /task` with 32 connections; a batch
-size posts arrays to `POST /tasks` with 8. Prints the functions that take the most samples
-by self time (the function itself was running) and by total time (it was on the stack),
-from py-spy's raw output; `--gil` counts only samples of the thread holding the GIL.
+size posts arrays to `POST /tasks` with 8. `--drain N` profiles instead the in-process
+gated drain of N tasks (`python -m bench.drain`), from start to end. Prints the functions
+that take the most samples by self time (the function itself was running) and by total
+time (it was on the stack), from py-spy's raw output; `--gil` counts only samples of the thread holding the GIL.
 """
 
 from __future__ import annotations
@@ -52,6 +54,16 @@ def record(store: str, batch: int, seconds: int, gil: bool, workdir: Path) -> Pa
     return output
 
 
+def record_drain(store: str, tasks: int, gil: bool, workdir: Path) -> Path:
+    """py-spy over one in-process gated drain of `tasks` tasks."""
+    output = workdir / "profile.txt"
+    command = ["py-spy", "record", "--format", "raw", "--rate", "250", "--output", str(output)]
+    command += ["--gil"] if gil else []
+    child = [sys.executable, "-m", "bench.drain", store, str(tasks)]
+    subprocess.run([*command, "--", *child], check=True, stdout=sys.stderr)
+    return output
+
+
 def frames(line: str, lines: bool) -> tuple[list[str], int]:
     """One collapsed stack: its frames (function, file, and line if asked) and its count."""
     stack, _, count = line.rpartition(" ")
@@ -91,11 +103,15 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--store", choices=("memory", "sqlite"), default="sqlite")
     parser.add_argument("--batch", type=int, default=0, help="tasks per POST /tasks; 0: /task")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--drain", type=int, default=0, help="profile a drain of N tasks")
     parser.add_argument("--gil", action="store_true", help="only the thread holding the GIL")
     parser.add_argument("--lines", action="store_true", help="tell lines apart in self time")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as workdir:
-        output = record(args.store, args.batch, args.seconds, args.gil, Path(workdir))
+        if args.drain:
+            output = record_drain(args.store, args.drain, args.gil, Path(workdir))
+        else:
+            output = record(args.store, args.batch, args.seconds, args.gil, Path(workdir))
         self_time, total_time, samples = summarize(output.read_text().splitlines(), args.lines)
     print(f"{samples} samples")
     show("by self time", self_time, samples)
