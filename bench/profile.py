@@ -7,7 +7,8 @@
 size posts arrays to `POST /tasks` with 8. `--drain N` profiles instead the in-process
 gated drain of N tasks (`python -m bench.drain`), from start to end. Prints the functions
 that take the most samples by self time (the function itself was running) and by total
-time (it was on the stack), from py-spy's raw output; `--gil` counts only samples of the thread holding the GIL.
+time (it was on the stack), from py-spy's raw output; `--gil` counts only samples of the
+thread holding the GIL.
 """
 
 from __future__ import annotations
