@@ -52,6 +52,7 @@ class Dispatcher:
                     async with asyncio.timeout(wait):
                         await self._wake.wait()
             self._wake.clear()
+            await asyncio.sleep(0)  # workers finishing in this turn of the loop join the claim
             idle = self._idle() if self.claiming else 0
             if idle <= 0:
                 wait = None if self.claiming else self._poll
