@@ -23,6 +23,13 @@ def test_kill9_during_intake_loses_no_acknowledged_task(tmp_path: Path, seed: in
     assert acknowledged > 0
 
 
+def test_kill9_of_one_of_three_postgresql_instances_loses_no_acknowledged_task(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    acknowledged, _ = kill9_round(tmp_path, seed=7, store=postgres_url, instances=3)
+    assert acknowledged > 0
+
+
 def test_task_running_at_kill9_runs_again_with_the_next_attempt(tmp_path: Path) -> None:
     env = {"JOURNAL_DELAY": "60", "SERVICE_LEASE_TIMEOUT": "60"}
     with Server(tmp_path, env) as server:
