@@ -35,8 +35,13 @@ TIMEOUT = 300.0
 class DrainResult:
     tasks: int
     done: int
+    """Distinct tasks (jobs) that ran."""
     intake_seconds: float
     drain_seconds: float
+    repeated: int = 0
+    """Runs beyond the first of a job: a peer that ran a job twice."""
+    failure: str = ""
+    """Why the run stopped short, if it did."""
 
     @property
     def intake_rate(self) -> float:

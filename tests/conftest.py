@@ -18,6 +18,7 @@ from tests import sample_handlers
 from tests.postgres import Cluster
 
 STORES = ["memory", "sqlite", "postgresql"]
+pytest_plugins = ["tests.sqlite_stores"]  # the `path` and `opener` fixtures of SQLite's tests
 POSTGRES_TEMPLATE = "service_template"
 _database_numbers = itertools.count(1)
 

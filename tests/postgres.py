@@ -12,12 +12,8 @@ Roles: ``service`` (password ``service``, no superuser) owns the databases made 
 from __future__ import annotations
 
 import atexit
-import glob
 import os
-import pwd
-import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,38 +22,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+from tests.e2e.server import free_port
+from tests.postgres_binaries import (
+    SUPERUSER,
+    ClusterError,
+    clean_env,
+    find_bindir,
+    postgres_user,
+)
+
+__all__ = ["SERVICE_ROLE", "Cluster", "ClusterError", "StopMode", "free_port"]
+
 StopMode = Literal["smart", "fast", "immediate"]
 
 SERVICE_ROLE = "service"
-SUPERUSER = "postgres"
 FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-
-
-class ClusterError(RuntimeError):
-    """The cluster could not be set up, started, stopped or queried."""
-
-
-def find_bindir() -> Path:
-    """The server's bin directory: ``pg_config --bindir``, else the newest Debian install."""
-    candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config is not None:
-        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
-        if found.returncode == 0:
-            candidates.append(Path(found.stdout.strip()))
-    debian = glob.glob("/usr/lib/postgresql/*/bin")
-    candidates += sorted((Path(d) for d in debian), key=_version_key, reverse=True)
-    for bindir in candidates:
-        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
-            return bindir
-    raise ClusterError("no PostgreSQL server binaries (initdb, pg_ctl) found; install postgresql")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def quote_ident(name: str) -> str:
@@ -88,7 +67,7 @@ class Cluster:
         self.start_timeout = start_timeout
         self.as_root = os.geteuid() == 0
         self.port = free_port()
-        owner = _postgres_user() if self.as_root else None
+        owner = postgres_user() if self.as_root else None
         self.directory = Path(tempfile.mkdtemp(prefix="pgcluster-", dir=self._parent_dir()))
         self.data = self.directory / "data"
         self.log = self.directory / "server.log"
@@ -178,7 +157,7 @@ class Cluster:
             *("-f", "-"),
         ]
         done = subprocess.run(
-            command, input=sql, capture_output=True, text=True, env=_clean_env(), timeout=120
+            command, input=sql, capture_output=True, text=True, env=clean_env(), timeout=120
         )
         if done.returncode != 0:
             raise ClusterError(f"psql failed ({done.returncode}) on {sql!r}: {done.stderr.strip()}")
@@ -276,7 +255,7 @@ class Cluster:
             *("-q", "-h", "127.0.0.1", "-p", str(self.port), "-d", "postgres", "-t", "2"),
         ]
         while True:
-            probe = subprocess.run(command, capture_output=True, env=_clean_env())
+            probe = subprocess.run(command, capture_output=True, env=clean_env())
             if probe.returncode == 0:
                 return
             if time.monotonic() > deadline:
@@ -296,7 +275,7 @@ class Cluster:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            env=_clean_env(),
+            env=clean_env(),
             timeout=self.start_timeout + 30,
         )
         if done.returncode != 0:
@@ -308,21 +287,3 @@ class Cluster:
     def _parent_dir(self) -> str | None:
         # As root, the directory must be reachable by the postgres user: TMPDIR may not be.
         return "/tmp" if self.as_root else None
-
-
-def _postgres_user() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(SUPERUSER)
-    except KeyError:
-        raise ClusterError(
-            "running as root needs a 'postgres' user to own the cluster; install postgresql"
-        ) from None
-
-
-def _clean_env() -> dict[str, str]:
-    """The environment without PG* variables, which would redirect the client tools."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-
-
-def _version_key(bindir: Path) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", bindir.parent.name))
