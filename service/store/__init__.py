@@ -1,5 +1,5 @@
 """Task storage: one small Protocol, one module per backend, `open_store(url)` to choose."""
 
-from .base import Store, open_store
+from .base import QueueStats, Store, open_store
 
 __all__ = ["Store", "open_store"]

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from ..errors import ConfigError
 from ..settings import Settings
-from ..task import Task
+from ..task import Status, Task
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,20 @@ class Lease:
     """This process's lease had run out: its claims are void and it got a fresh lease."""
     peers: int = 0
     """Other live processes on the store."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """The queue as every process sees it, read from the store."""
+
+    due: int = 0
+    """Queued tasks whose due time has come."""
+    delayed: int = 0
+    """Queued tasks not due yet."""
+    running: int = 0
+    oldest_due_age: float = 0.0
+    """Seconds since the due time of the oldest due queued task (0 with none), on the
+    store's clock."""
 
 
 class Store(Protocol):
@@ -81,6 +95,32 @@ class Store(Protocol):
 
     async def get(self, task_id: str) -> Task | None:
         """The task's latest record, or None once unknown or forgotten."""
+
+    async def get_many(self, task_ids: Sequence[str]) -> list[Task]:
+        """The latest records of those of the tasks that are known, in any order."""
+
+    async def list_tasks(
+        self,
+        *,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> list[Task]:
+        """Up to `limit` tasks, newest first (by id: ids sort by creation), of every process.
+
+        Filters combine; `after` keeps only the ids below it (the last id of the page before).
+        """
+
+    async def retry(self, task_id: str) -> Task | None:
+        """Queue a failed or cancelled task again, due now, with a fresh attempt budget.
+
+        Its attempts, result, error, start and finish are cleared. Returns the task as stored
+        now (unchanged when it was in another status), or None if unknown.
+        """
+
+    async def stats(self) -> QueueStats:
+        """Counts of queued and running tasks, and the oldest due task's wait."""
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         """The task stored under this type and idempotency key, or None."""
