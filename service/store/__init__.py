@@ -2,4 +2,4 @@
 
 from .base import QueueStats, Store, open_store
 
-__all__ = ["Store", "open_store"]
+__all__ = ["QueueStats", "Store", "open_store"]
