@@ -57,8 +57,8 @@ def create_app(settings: Settings | None = None) -> Quart:
             log.error("start-up failed: %s", error, extra={"action": "start"})
             raise
         app.config["BODY_TIMEOUT"] = service.settings.body_timeout
-        docs.build(service.registry.names)
         guard.configure(service.settings)
+        docs.build(service.registry.names, secured=guard.tokens.required)
         cuts.install(asyncio.get_running_loop())
 
     @app.after_serving

@@ -133,9 +133,10 @@ class ApiDocs:
         app.add_url_rule("/openapi.json", "openapi", self.openapi, methods=["GET"])
         app.add_url_rule("/docs", "docs", self.docs, methods=["GET"])
 
-    def build(self, types: list[str]) -> None:
+    def build(self, types: list[str], secured: bool) -> None:
+        """Describe the API as it is served: these handler types, tokens required or not."""
         spec = self.schema.openapi_provider.schema()
-        complete(spec, types)
+        complete(spec, types, secured)
         self.document = jsoncodec.dumps(spec)
 
     async def openapi(self) -> Response:
@@ -147,12 +148,16 @@ class ApiDocs:
         return Response(DOCS_PAGE, content_type="text/html; charset=utf-8")
 
 
-def complete(spec: dict[str, Any], types: list[str]) -> None:
+def complete(spec: dict[str, Any], types: list[str], secured: bool) -> None:
     """Add what the decorators cannot say to every operation."""
     spec["components"]["schemas"]["ErrorBody"] = ErrorBody.model_json_schema()
+    if not secured:
+        spec["security"] = []
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            complete_operation(path, method, operation, types)
+            complete_operation(path, method, operation, types, secured)
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
     for path in ("/task", "/task/{task_id}/retry"):
         post = spec["paths"][path]["post"]
         for status in ("200", "202"):
@@ -165,13 +170,15 @@ def complete(spec: dict[str, Any], types: list[str]) -> None:
         spec["paths"][path]["get"]["responses"]["200"] = {"description": "OK", "content": content}
 
 
-def complete_operation(path: str, method: str, operation: dict[str, Any], types: list[str]) -> None:
+def complete_operation(
+    path: str, method: str, operation: dict[str, Any], types: list[str], secured: bool
+) -> None:
     """Security, the statuses every route shares, descriptions, the handler types."""
     responses = {str(status): response for status, response in operation["responses"].items()}
     operation["responses"] = responses
     if path in OPEN_PATHS:
         operation["security"] = []
-    else:
+    elif secured:
         responses["401"] = error_response("WWW-Authenticate")
         if method != "get":
             responses["403"] = error_response("WWW-Authenticate")
