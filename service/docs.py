@@ -189,7 +189,7 @@ def complete_operation(
     for status, response in responses.items():
         response["description"] = REASONS.get(int(status), response["description"])
     for parameter in queries:
-        if parameter["name"] == "type" and path in ("/task", "/tasks"):
+        if parameter["name"] == "type" and method == "post":
             parameter["schema"] = {"type": "string", "enum": types}
 
 
