@@ -1,0 +1,82 @@
+"""Fixtures of the client's tests: real services on Hypercorn, and both clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from service.client import AsyncClient, Client
+from tests.client.api import Api, Threaded
+from tests.e2e.server import Server
+
+STORES = {"memory": {"SERVICE_STORE": "memory"}, "sqlite": {}}
+"""The environment of each store's service (SQLite in the service's working directory)."""
+
+
+class Connect(Protocol):
+    def __call__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        retry_unavailable: bool = True,
+        max_retries: int = 5,
+    ) -> Api: ...
+
+
+@pytest.fixture(scope="module", params=list(STORES))
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One service per store for a whole test module: tests tell their tasks apart by id."""
+    workdir: Path = tmp_path_factory.mktemp(f"client-{request.param}")
+    with Server(workdir, STORES[request.param]) as running:
+        yield running
+
+
+@pytest.fixture(params=["sync", "async"])
+async def connect(request: pytest.FixtureRequest) -> AsyncIterator[Connect]:
+    """`connect(url, **options)`: a `Client` (on threads) or an `AsyncClient`, closed after."""
+    opened: list[Api] = []
+
+    def open_client(
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        retry_unavailable: bool = True,
+        max_retries: int = 5,
+    ) -> Api:
+        api: Api
+        if request.param == "sync":
+            client = Client(
+                url,
+                token=token,
+                timeout=timeout,
+                retry_unavailable=retry_unavailable,
+                max_retries=max_retries,
+            )
+            api = Threaded(client)
+        else:
+            api = AsyncClient(
+                url,
+                token=token,
+                timeout=timeout,
+                retry_unavailable=retry_unavailable,
+                max_retries=max_retries,
+            )
+        opened.append(api)
+        return api
+
+    yield open_client
+    for api in opened:
+        await api.close()
+
+
+@pytest.fixture
+def api(server: Server, connect: Connect) -> Api:
+    return connect(server.url)
