@@ -4,28 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 
 from service.client import AsyncClient, Client
-from tests.client.api import Api, Threaded
+from tests.client.support import STORES, Api, Connect, Threaded
 from tests.e2e.server import Server
-
-STORES = {"memory": {"SERVICE_STORE": "memory"}, "sqlite": {}}
-"""The environment of each store's service (SQLite in the service's working directory)."""
-
-
-class Connect(Protocol):
-    def __call__(
-        self,
-        url: str,
-        *,
-        token: str | None = None,
-        timeout: float = 10.0,
-        retry_unavailable: bool = True,
-        max_retries: int = 5,
-    ) -> Api: ...
 
 
 @pytest.fixture(scope="module", params=list(STORES))

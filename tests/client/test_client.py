@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 import pytest
 
 from service.client import AsyncClient, Client, IdempotencyKeyReused, JSONInput, TaskInfo
-from tests.client.api import Api
+from tests.client.support import Api
 from tests.e2e.server import Server
 
 

@@ -37,7 +37,7 @@ from service.client import (
     Unprocessable,
 )
 from service.client.errors import error_class
-from tests.client.api import Api
+from tests.client.support import Api
 from tests.e2e.server import free_port
 
 

@@ -9,6 +9,9 @@ from typing import Protocol
 
 from service.client import Client, JSONInput, Status, TaskInfo, TaskPage, TaskRef
 
+STORES = {"memory": {"SERVICE_STORE": "memory"}, "sqlite": {}}
+"""The environment of each store's service (SQLite in the service's working directory)."""
+
 
 class Api(Protocol):
     """The methods of `AsyncClient`; `Threaded` gives `Client` the same face."""
@@ -135,3 +138,15 @@ class Threaded:
 
     async def close(self) -> None:
         self.client.close()
+
+
+class Connect(Protocol):
+    def __call__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        retry_unavailable: bool = True,
+        max_retries: int = 5,
+    ) -> Api: ...
