@@ -15,11 +15,15 @@ from typing import Any
 from hypercorn.typing import ASGIReceiveCallable as Receive
 from hypercorn.typing import ASGISendCallable as Send
 from hypercorn.typing import ASGISendEvent, Scope
+from pydantic import ValidationError
 from quart import Quart, Response
+from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from .api import api, json_response
+from .auth import TokenGuard
 from .core import TaskService
+from .docs import ApiDocs
 from .errors import RequestError, ServiceError
 from .intake import ASGIApp, Intake, body_timeout
 from .settings import Settings
@@ -39,7 +43,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     service = TaskService(settings)
     app.extensions["task_service"] = service
     app.register_blueprint(api)
-    app.asgi_app = Intake(SilentAfterCut(app.asgi_app), service)  # type: ignore[method-assign]
+    docs = ApiDocs(app)
+    guard = TokenGuard(Intake(SilentAfterCut(app.asgi_app), service))
+    app.asgi_app = guard  # type: ignore[method-assign]
     cuts = CutConnections()
 
     @app.before_serving
@@ -51,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Quart:
             log.error("start-up failed: %s", error, extra={"action": "start"})
             raise
         app.config["BODY_TIMEOUT"] = service.settings.body_timeout
+        guard.configure(service.settings)
+        docs.build(service.registry.names, secured=guard.tokens.required)
         cuts.install(asyncio.get_running_loop())
 
     @app.after_serving
@@ -68,6 +76,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.errorhandler(RequestError)
     async def refused(error: RequestError) -> Response:
         return error_response(error)
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def invalid_query(error: RequestSchemaValidationError) -> Response:
+        return error_response(RequestError(422, "invalid_parameter", describe(error)))
 
     @app.errorhandler(RequestTimeout)
     async def timed_out(error: RequestTimeout) -> Response:
@@ -90,6 +102,18 @@ def create_app(settings: Settings | None = None) -> Quart:
 
 def error_response(error: RequestError) -> Response:
     return json_response(error.body(), error.status, error.headers)
+
+
+def describe(error: RequestSchemaValidationError) -> str:
+    """The first problem pydantic found in the query, in a sentence."""
+    cause = error.validation_error
+    if isinstance(cause, ValidationError) and cause.errors():
+        first = cause.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "query"
+        if first["type"] == "extra_forbidden":
+            return f"unknown query parameter {where!r}"
+        return f"query parameter {where!r}: {first['msg']}"
+    return "the query string is not valid"
 
 
 class CutConnections:

@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import RequestError, StoreError
 from .handlers import Registry
 from .idempotency import KeyTurns, check_same_request, fingerprint
 from .options import Options
+from .reads import TaskReads, not_found, read
 from .settings import Settings, redacted
 from .slots import exit_if_stuck
 from .store import Store, open_store
 from .task import Task
+from .upkeep import Upkeep
+from .waiters import Waiters
 from .worker import WorkerPool
 
 log = logging.getLogger("service")
-
-UPKEEP_INTERVAL = 1.0
 
 
 class TaskService:
     def __init__(self, settings: Settings | None = None) -> None:
         self._given_settings = settings
         self.state = "starting"
-        self._upkeep: asyncio.Task[None] | None = None
         self._key_turns = KeyTurns()
         self._unfinished = 0
         """Queued and running tasks in the store, as last counted plus those added since."""
         self._reserved = 0
         self._ended_at_count = 0
-        self._peers = 0
 
     def __repr__(self) -> str:
         pool = getattr(self, "pool", None)
@@ -51,9 +49,13 @@ class TaskService:
             await self._close_store()
             raise
         self.pool = WorkerPool(self.settings, self.registry, self.store)
+        self.waiters = Waiters(self.store, self.settings.poll_interval)
+        self.pool.on_end.append(self.waiters.finished)
+        self.reads = TaskReads(self.store, self.pool, self.waiters)
+        self.upkeep = Upkeep(self.store, self.pool, self._count_unfinished)
         await self._count_unfinished()
         self.pool.start()
-        self._upkeep = asyncio.create_task(self._keep_up(), name="service-upkeep")
+        self.upkeep.start()
         self.state = "serving"
         log.info(
             "serving with store=%s concurrency=%d queue_maxsize=%d handlers=%s",
@@ -70,10 +72,10 @@ class TaskService:
             return
         self.state = "draining"
         began = time.monotonic()
+        self.waiters.close()
         # The lease is renewed while the running tasks finish; others take the rest at once.
-        left = await self.pool.drain(self.settings.drain_timeout, alone=self._peers == 0)
-        if self._upkeep is not None:
-            self._upkeep.cancel()
+        left = await self.pool.drain(self.settings.drain_timeout, alone=self.upkeep.peers == 0)
+        self.upkeep.stop()
         counts = self.pool.counts
         if self.store.durable:
             counts.released = await self._release(left)
@@ -147,7 +149,7 @@ class TaskService:
         [payload] = payloads
         sum_up = fingerprint(options, payload)
         async with self._key_turns.turn(options.type, idempotency_key):
-            stored = await self._read(self.store.find(options.type, idempotency_key))
+            stored = await read(self.store.find(options.type, idempotency_key))
             if stored is None:
                 [task] = self._build(options, payloads)
                 task.idempotency_key, task.fingerprint = idempotency_key, sum_up
@@ -159,17 +161,7 @@ class TaskService:
 
     async def _add(self, tasks: list[Task]) -> list[tuple[Task, bool]]:
         count = len(tasks)
-        unfinished = self._unfinished - (self.pool.ended - self._ended_at_count)
-        room = self.settings.queue_maxsize - unfinished - self._reserved
-        if count > room:
-            seconds = self.pool.retry_after(count)
-            raise RequestError(
-                503,
-                "queue_full",
-                f"the queue has room for {max(room, 0)} more tasks, "
-                f"{count} were sent; retry in {seconds} s",
-                headers={"Retry-After": str(seconds)},
-            )
+        self._check_room(count)
         self._reserved += count
         started = self._start_at_once(tasks)
         sent = time.monotonic()
@@ -204,19 +196,6 @@ class TaskService:
             task.started_at = task.created_at
         return started
 
-    async def get(self, task_id: str) -> Task | None:
-        held = self.pool.held.get(task_id)
-        if held is not None:
-            return held
-        return await self._read(self.store.get(task_id))
-
-    @staticmethod
-    async def _read(query: Awaitable[Task | None]) -> Task | None:
-        try:
-            return await query
-        except StoreError as error:
-            raise RequestError(503, "store_unavailable", "the task store cannot be read") from error
-
     async def cancel(self, task_id: str) -> Task:
         """Cancel a queued task, whichever process accepted it; a cancelled task never starts."""
         self._check_accepting()
@@ -225,13 +204,45 @@ class TaskService:
         except StoreError as error:
             raise RequestError(503, "store_unavailable", "the task store cannot write") from error
         if task is None:
-            raise RequestError(404, "not_found", f"no task with id {task_id!r}")
-        if task.status == "cancelled":
-            self._unfinished -= 1
-        else:
+            raise not_found(task_id)
+        if task.status != "cancelled":
             message = f"task {task_id} is {task.status}; only a queued task can be cancelled"
             raise RequestError(409, "not_cancellable", message)
+        self._unfinished -= 1
+        self.waiters.finished(task)
         return task
+
+    async def retry(self, task_id: str) -> Task:
+        """Queue a failed or cancelled task again, with a fresh attempt budget."""
+        self._check_accepting()
+        self._check_room(1)
+        try:
+            task = await self.store.retry(task_id)
+        except StoreError as error:
+            raise RequestError(503, "store_unavailable", "the task store cannot write") from error
+        if task is None:
+            raise not_found(task_id)
+        if task.status != "queued":
+            message = (
+                f"task {task_id} is {task.status}; only a failed or cancelled task can be retried"
+            )
+            raise RequestError(409, "not_retryable", message)
+        self._unfinished += 1
+        self.pool.dispatcher.wake()
+        return task
+
+    def _check_room(self, count: int) -> None:
+        unfinished = self._unfinished - (self.pool.ended - self._ended_at_count)
+        room = self.settings.queue_maxsize - unfinished - self._reserved
+        if count > room:
+            seconds = self.pool.retry_after(count)
+            raise RequestError(
+                503,
+                "queue_full",
+                f"the queue has room for {max(room, 0)} more tasks, "
+                f"{count} were sent; retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
 
     def _check_accepting(self) -> None:
         if self.state != "serving":
@@ -261,35 +272,3 @@ class TaskService:
         ended = self.pool.ended
         self._unfinished = await self.store.count_unfinished()
         self._ended_at_count = ended
-
-    async def _keep_up(self) -> None:
-        """Once a second: renew the lease, take over the dead's tasks, tidy, count."""
-        while True:
-            await asyncio.sleep(UPKEEP_INTERVAL)
-            self.pool.measure(UPKEEP_INTERVAL)
-            try:
-                sent, owner = time.monotonic(), self.store.owner
-                lease = await self.store.heartbeat()
-                self.pool.renewed(sent)
-                if lease.lapsed:
-                    log.warning(
-                        "this process's lease ran out: its running tasks are void; "
-                        "it goes on as %s (was %s)",
-                        self.store.owner,
-                        owner,
-                        extra={"action": "lease"},
-                    )
-                    self.pool.lapse()
-                self._peers = lease.peers
-                taken = await self.store.take_over()
-                if taken:
-                    log.info(
-                        "%d running tasks of processes whose lease ran out are queued again",
-                        taken,
-                        extra={"action": "take_over"},
-                    )
-                    self.pool.dispatcher.wake()
-                await self.store.maintain()
-                await self._count_unfinished()
-            except StoreError as error:
-                log.error("store upkeep failed: %s", error, extra={"action": "upkeep"})

@@ -37,7 +37,7 @@ class Intake:
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in ROUTES:
+        if scope["type"] != "http" or scope["path"] not in ROUTES or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         try:
@@ -50,10 +50,6 @@ class Intake:
         await respond(send, status, body, headers)
 
     async def _answer(self, scope: HTTPScope, receive: Receive) -> tuple[int, Any, dict[str, str]]:
-        if scope["method"] != "POST":
-            raise RequestError(
-                405, "method_not_allowed", f"{scope['path']} takes POST", {"Allow": "POST"}
-            )
         service, settings = self.service, self.service.settings
         options = parse_options(scope["query_string"], settings.default_type)
         headers = dict(scope["headers"])

@@ -16,7 +16,7 @@ MAX_DELAY = 10 * 365 * 86400
 
 # Plain ASCII digits only: int() and float() would also take "５", "1_0" or " 1 ".
 INTEGER = re.compile(r"-?[0-9]{1,20}", re.ASCII)
-SECONDS = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?", re.ASCII)
+SECONDS = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?(?:[eE][-+]?[0-9]{1,3})?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ def seconds(args: Mapping[str, str], name: str, *, maximum: float) -> float:
         return 0.0
     if not SECONDS.fullmatch(raw):
         raise bad_parameter(
-            f"{name} must be a number of seconds in plain digits (such as 1.5), got {raw!r}"
+            f"{name} must be a number of seconds in plain digits (such as 1.5 or 2e-3), got {raw!r}"
         )
     value = float(raw)
     if value > maximum:

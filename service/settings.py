@@ -36,6 +36,8 @@ class Settings:
     handler_threads: int = 16
     poll_interval: float = 1.0
     listen: bool = True
+    write_tokens: tuple[str, ...] = ()
+    read_tokens: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +62,8 @@ class Settings:
             handler_threads=read.number(int, "HANDLER_THREADS", 16, minimum=1),
             poll_interval=read.number(float, "POLL_INTERVAL", 1.0, minimum=0.01),
             listen=read.flag("LISTEN", True),
+            write_tokens=read.names("WRITE_TOKENS"),
+            read_tokens=read.names("READ_TOKENS"),
         )
 
 

@@ -13,7 +13,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import jsoncodec
@@ -60,6 +60,8 @@ class WorkerPool:
         """Attempts that finished their task (done or failed), ever."""
         self.lease_until = math.inf
         """Monotonic time until which this process's lease surely lives: no start after it."""
+        self.on_end: list[Callable[[Task], None]] = []
+        """Called with each task that finished here (done or failed) under a live claim."""
 
     def __repr__(self) -> str:
         return (
@@ -259,6 +261,9 @@ class WorkerPool:
         self.ended += task.finished
         self.store.record(task)
         self.dispatcher.wake()
+        if task.finished and task.claim is not None:
+            for call in self.on_end:
+                call(task)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: half to all of retry_delay * 2^(attempt-1), capped."""
