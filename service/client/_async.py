@@ -10,7 +10,8 @@ from typing import Self, TypeVar, cast
 
 import httpx
 
-from ._flows import Call, Flow, Flows, Pause, Step, auth_headers, connection_failed
+from ._flows import Call, Flow, Flows, Pause, Step
+from ._wire import auth_headers, connection_failed
 from .models import JSONInput, Status, TaskInfo, TaskPage, TaskRef
 
 T = TypeVar("T")

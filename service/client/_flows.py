@@ -8,19 +8,16 @@ retrying 503s, waiting and parsing answers are the same code for both.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias, TypeVar
-from urllib.parse import quote
 
 import httpx
 
-from .errors import APIError, ConnectionFailed, InvalidResponse, error_class
+from ._wire import JSON_HEADERS, cut_short, encode, options, parse, retry_after, seconds, task_path
 from .models import (
     JSONInput,
-    ShapeError,
     Status,
     TaskInfo,
     TaskPage,
@@ -45,8 +42,6 @@ MAX_RETRY_PAUSE = 30.0
 
 # A request was sent but the connection ended without an answer.
 CUT = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
-
-JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,31 +128,39 @@ class Flows:
     def wait(self, task_id: str, timeout: float) -> Flow[TaskInfo]:
         """Ask with `?wait=` until the task is finished or `timeout` seconds have passed.
 
-        A connection closed with no answer (what a waiter sees when the service shuts
-        down) is asked again after a short pause; so is a refused connection once the
-        service has been reached, as while it restarts. A service never reached fails at
-        once.
+        A wait cut short with no answer (what a waiter sees when the service shuts down) is
+        asked again after a short pause; so is a refused connection once the service has
+        been reached, as while it restarts. A service never reached fails at once.
         """
         deadline = time.monotonic() + timeout
         last: TaskInfo | None = None
         reached = False
         while (left := deadline - time.monotonic()) >= MIN_WAIT:
             window, asked = min(left, MAX_WAIT), time.monotonic()
-            try:
-                query = {"wait": seconds(window)}
-                last = yield from self.task(Call("GET", task_path(task_id), query, held=window))
-            except httpx.TransportError as error:
-                if not (reached or isinstance(error, CUT)):
-                    raise
-                reached = True
-                yield Pause(min(REASK_PAUSE, max(deadline - time.monotonic(), 0.0)))
-                continue
+            response = yield from self.ask_waiting(task_id, window, reached)
             reached = True
+            if response is None:
+                yield Pause(min(REASK_PAUSE, remaining(deadline)))
+                continue
+            last = parse(response, TaskInfo.from_json)
             if last.finished:
                 return last
             if time.monotonic() - asked < window / 2:  # the service did not hold the answer
-                yield Pause(min(POLL_PAUSE, max(deadline - time.monotonic(), 0.0)))
+                yield Pause(min(POLL_PAUSE, remaining(deadline)))
         return last if last is not None else (yield from self.get(task_id))
+
+    def ask_waiting(
+        self, task_id: str, window: float, reached: bool
+    ) -> Flow[httpx.Response | None]:
+        """One `?wait=` request: its answer, or None if it was cut short with none."""
+        call = Call("GET", task_path(task_id), {"wait": seconds(window)}, held=window)
+        try:
+            response = yield from self.exchange(call)
+        except httpx.TransportError as error:
+            if reached or isinstance(error, CUT):
+                return None
+            raise
+        return None if cut_short(response) else response
 
     def task(self, call: Call) -> Flow[TaskInfo]:
         response = yield from self.exchange(call)
@@ -183,84 +186,10 @@ class Flows:
             retries += 1
 
 
-def parse(response: httpx.Response, read: Callable[[object], T]) -> T:
-    """The answer read by `read`, or the API error it carries."""
-    if not response.is_success:
-        raise api_error(response)
-    try:
-        return read(response.json())
-    except (ValueError, ShapeError) as error:  # JSONDecodeError is a ValueError
-        raise InvalidResponse(
-            response.status_code, "invalid_response", f"unexpected answer: {error}"
-        ) from None
-
-
-def api_error(response: httpx.Response) -> APIError:
-    code, message = "", response.text[:200] or response.reason_phrase
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        code, message = body["error"], str(body.get("message", ""))
-    status = response.status_code
-    return error_class(status, code)(status, code, message, retry_after(response))
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (the service sends whole seconds; dates are not read)."""
-    try:
-        value = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-    return value if value >= 0 else None
+def remaining(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
 
 
 def retry_pause(response: httpx.Response, retries: int) -> float:
     asked = retry_after(response)
     return min(BACKOFF * 2**retries if asked is None else asked, MAX_RETRY_PAUSE)
-
-
-def options(
-    type: str, priority: int | None, delay: float | None, max_attempts: int | None
-) -> dict[str, str]:
-    query = {"type": type}
-    if priority is not None:
-        query["priority"] = str(priority)
-    if delay is not None:
-        query["delay"] = seconds(delay)
-    if max_attempts is not None:
-        query["max_attempts"] = str(max_attempts)
-    return query
-
-
-def seconds(value: float) -> str:
-    """Seconds in plain digits, as the service reads them: 1.5, never 1.5e-05."""
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
-
-def encode(payload: JSONInput) -> bytes:
-    return json.dumps(
-        payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=plain
-    ).encode("utf-8")
-
-
-def plain(value: object) -> object:
-    """Mappings and sequences that are not dicts and lists, for `json.dumps`."""
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def auth_headers(token: str | None) -> dict[str, str]:
-    return {} if token is None else {"Authorization": f"Bearer {token}"}
-
-
-def connection_failed(error: httpx.TransportError) -> ConnectionFailed:
-    return ConnectionFailed(f"{type(error).__name__}: {error}")
-
-
-def task_path(task_id: str) -> str:
-    return "/task/" + quote(task_id, safe="")

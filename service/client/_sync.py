@@ -10,7 +10,8 @@ from typing import Self, TypeVar, cast
 
 import httpx
 
-from ._flows import Call, Flow, Flows, Pause, Step, auth_headers, connection_failed
+from ._flows import Call, Flow, Flows, Pause, Step
+from ._wire import auth_headers, connection_failed
 from .models import JSONInput, Status, TaskInfo, TaskPage, TaskRef
 
 T = TypeVar("T")
@@ -113,12 +114,13 @@ class Client:
         return self._run(self._flows.get(id))
 
     def wait(self, id: str, timeout: float) -> TaskInfo:
-        """The task once finished, or as it is when `timeout` seconds have passed.
+        """The task once finished, or as it stands when `timeout` seconds have passed.
 
-        Asks `GET /task/<id>?wait=` in slices of at most 60 s. When the connection closes
-        with no answer (the service is shutting down) or, once the service was reached, is
-        refused (it is restarting), it asks again after a short pause until `timeout`.
-        Check `.finished` on the answer.
+        Asks `GET /task/<id>?wait=` in slices of at most 60 s; check `.finished` on the
+        answer. A wait cut short with no answer (at shutdown, Hypercorn closes the requests
+        still open, with a bare 500) is asked again after a short pause, and so is a
+        refused connection once the service was reached (it is restarting), until
+        `timeout`. A service never reached raises `ConnectionFailed` at once.
         """
         return self._run(self._flows.wait(id, timeout))
 

@@ -100,8 +100,9 @@ async def test_payload_nested_too_deep_is_invalid_json(api: Api) -> None:
 
 async def test_payload_too_large(api: Api) -> None:
     with pytest.raises(PayloadTooLarge) as refused:
-        await api.submit("echo", "x" * (1 << 20))
+        await api.submit("echo", "x" * 70_000)
     assert (refused.value.status, refused.value.code) == (413, "payload_too_large")
+    assert refused.value.message == "the body is larger than 65536 bytes"
 
 
 async def test_batch_too_large(api: Api) -> None:
