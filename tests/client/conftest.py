@@ -11,7 +11,6 @@ from service.client import AsyncClient, Client
 from tests.client.support import STORES, Api, Connect, Threaded
 from tests.e2e.server import Server
 
-
 SMALL_BODIES = {"SERVICE_MAX_BODY": "65536"}
 """Small enough that a body over the limit is sent whole before the 413 comes back: the
 service closes the connection without reading the rest of a larger body, and the client may
