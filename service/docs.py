@@ -128,6 +128,7 @@ class ApiDocs:
             security=[{"bearer": []}],
         )
         hide(app.send_static_file.__func__)  # type: ignore[attr-defined]
+        app.extensions["api_docs"] = self
         self.document = b"{}"
         app.register_blueprint(intake_docs)
         app.add_url_rule("/openapi.json", "openapi", self.openapi, methods=["GET"])

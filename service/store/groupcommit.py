@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -110,6 +110,18 @@ class GroupCommit(Generic[W]):
         """The live task, while its latest state is recorded and not yet written."""
         found = self._states.get(task_id)
         return found if found is not None else self._writing.get(task_id)
+
+    def latest(self, tasks: Iterable[Task], status: str | None = None) -> list[Task]:
+        """Tasks as read from the database, each one replaced by the live task while its
+        latest state is recorded and not yet written (if it still has `status`, if given)."""
+        found = []
+        for task in tasks:
+            live = self.recorded(task.id)
+            if live is None or (status is not None and live.status != status):
+                found.append(task)
+            else:
+                found.append(live)
+        return found
 
     async def close(self, retry_for: float) -> None:
         """Write what is pending, retrying retained states for up to `retry_for` seconds.

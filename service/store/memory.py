@@ -11,11 +11,13 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from copy import copy
+from operator import attrgetter
 
 from ..settings import Settings
-from ..task import Task, new_id
-from .base import Claimed, Lease
+from ..task import Status, Task, new_id
+from .base import Claimed, Lease, QueueStats
 
 DueEntry = tuple[int, int, str]
 """(-priority, seq, id) of a queued task that is due."""
@@ -37,12 +39,13 @@ class MemoryStore:
         self._due: list[DueEntry] = []
         self._delayed: list[DelayedEntry] = []
         self._finished: deque[Task] = deque()
-        self._unfinished = 0
+        self._unfinished: dict[str, Task] = {}
+        """Queued and running tasks, by id."""
         self._seq = itertools.count(1)
         self.fenced = 0
 
     def __repr__(self) -> str:
-        return f"MemoryStore(tasks={len(self._tasks)}, unfinished={self._unfinished})"
+        return f"MemoryStore(tasks={len(self._tasks)}, unfinished={len(self._unfinished)})"
 
     async def open(self) -> None:
         return None
@@ -64,7 +67,7 @@ class MemoryStore:
             task.seq = next(self._seq)
             kept = copy(task)
             self._tasks[task.id] = kept
-            self._unfinished += 1
+            self._unfinished[task.id] = kept
             if key is not None:
                 self._keys[key] = kept
             if kept.status == "queued":
@@ -75,6 +78,54 @@ class MemoryStore:
     async def get(self, task_id: str) -> Task | None:
         found = self._tasks.get(task_id)
         return None if found is None else copy(found)
+
+    async def get_many(self, task_ids: Sequence[str]) -> list[Task]:
+        found = (self._tasks.get(task_id) for task_id in dict.fromkeys(task_ids))
+        return [copy(task) for task in found if task is not None]
+
+    async def list_tasks(
+        self,
+        *,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> list[Task]:
+        found = (
+            task
+            for task in self._tasks.values()
+            if (status is None or task.status == status)
+            and (type is None or task.type == type)
+            and (after is None or task.id < after)
+        )
+        return [copy(task) for task in heapq.nlargest(limit, found, key=attrgetter("id"))]
+
+    async def retry(self, task_id: str) -> Task | None:
+        task = self._tasks.get(task_id)
+        if task is None:
+            return None
+        if task.status in ("failed", "cancelled"):
+            with suppress(ValueError):
+                self._finished.remove(task)  # rare, and at most result_max long
+            task.status, task.run_at, task.attempts = "queued", time.time(), 0
+            task.result = task.error = task.started_at = task.finished_at = None
+            self._unfinished[task.id] = task
+            self._queue(task)
+        return copy(task)
+
+    async def stats(self) -> QueueStats:
+        now = time.time()
+        due = delayed = running = 0
+        oldest = now
+        for task in self._unfinished.values():
+            if task.status == "running":
+                running += 1
+            elif task.run_at > now:
+                delayed += 1
+            else:
+                due += 1
+                oldest = min(oldest, max(task.run_at, task.created_at))
+        return QueueStats(due, delayed, running, max(now - oldest, 0.0))
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         found = self._keys.get((type, idempotency_key))
@@ -91,8 +142,8 @@ class MemoryStore:
         claimed: list[Task] = []
         while due and len(claimed) < limit:
             task = tasks.get(heapq.heappop(due)[2])
-            if task is None or task.status != "queued":
-                continue  # cancelled while it waited
+            if task is None or task.status != "queued" or task.run_at > now:
+                continue  # cancelled while it waited, or retried and queued for later
             task.status = "running"
             task.attempts += 1
             task.started_at = now
@@ -127,7 +178,7 @@ class MemoryStore:
         return 0
 
     async def count_unfinished(self) -> int:
-        return self._unfinished
+        return len(self._unfinished)
 
     async def maintain(self) -> None:
         expired_before = time.time() - self._ttl
@@ -158,7 +209,7 @@ class MemoryStore:
             heapq.heappush(self._due, (-task.priority, task.seq, task.id))
 
     def _finish(self, task: Task) -> None:
-        self._unfinished -= 1
+        del self._unfinished[task.id]
         self._finished.append(task)
         while len(self._finished) > self._max_finished:
             self._forget(self._finished.popleft())

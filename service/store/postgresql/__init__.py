@@ -2,6 +2,7 @@
 
 store.py       the queue's verbs (add, claim, record, release, heartbeat, take_over...)
 writes.py      one group commit's transaction: new tasks, fenced states, operations
+reads.py       tasks by id, pages of tasks, the queue's counts
 connection.py  connections, their errors, reconnection
 listener.py    LISTEN for new work, and come back after losing the connection
 rows.py        tasks to query arguments and back

@@ -16,18 +16,19 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from ...settings import Settings
-from ...task import Task, new_id
-from ..base import Claimed, Lease
+from ...task import Status, Task, new_id
+from ..base import Claimed, Lease, QueueStats
 from ..groupcommit import GroupCommit
-from . import rows
+from . import reads, rows
 from .connection import Connection, Connector, is_global
 from .listener import Listener
 from .rows import QUERIES
 from .schema import migrate
-from .writes import Batch, Operation, Work, write
+from .writes import Batch, Operation, Work, states_to_write, write
 
 log = logging.getLogger("service.store")
 
@@ -107,6 +108,37 @@ class PostgreSQLStore:
             return recorded
         row = await self._db.pooled(lambda c: c.fetchrow(QUERIES["select_by_id"], task_id))
         return None if row is None else self._live(row)
+
+    async def get_many(self, task_ids: Sequence[str]) -> list[Task]:
+        wanted = list(dict.fromkeys(task_ids))
+        found = await self._db.pooled(partial(reads.select_many, task_ids=wanted))
+        return self._batcher.latest(found)
+
+    async def list_tasks(
+        self,
+        *,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> list[Task]:
+        if limit <= 0:
+            return []
+        page = partial(reads.select_page, status=status, type=type, limit=limit, after=after)
+        return self._batcher.latest(await self._db.pooled(page), status)
+
+    async def retry(self, task_id: str) -> Task | None:
+        async def retry(connection: Connection, batch: Batch) -> Any:
+            row = await connection.fetchrow(QUERIES["retry"], task_id)
+            batch.due = batch.due or row is not None  # others hear of it at COMMIT
+            return row
+
+        row = await self._submit(retry)
+        return await self.get(task_id) if row is None else rows.to_task(row)
+
+    async def stats(self) -> QueueStats:
+        found: QueueStats = await self._db.pooled(reads.queue_stats)
+        return found
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         query = QUERIES["select_by_key"]
@@ -212,27 +244,11 @@ class PostgreSQLStore:
         )
 
     async def _commit(self, works: Sequence[Work], tasks: Sequence[Task]) -> list[Any]:
-        states = self._states(works, tasks)  # read here, on the loop that changes them
+        states = states_to_write(works, tasks)  # read here, on the loop that changes them
         batch = Batch(self._lease)
         results = await self._db.run(lambda c: write(c, works, states, batch))
         self._committed(batch)
         return results
-
-    def _states(self, works: Sequence[Work], tasks: Sequence[Task]) -> list[rows.State]:
-        chosen = {task.id: task for task in tasks}
-        for work in works:
-            chosen.update((task.id, task) for task in work.released or ())
-        states = []
-        for task in chosen.values():
-            if task.claim is None:  # voided since it was recorded: its lease ran out
-                log.warning(
-                    "task %s: its state is not written: this process no longer holds it",
-                    task.id,
-                    extra={"action": "store", "task_id": task.id},
-                )
-            else:
-                states.append(rows.state(task, task.claim))
-        return states
 
     def _committed(self, batch: Batch) -> None:
         for task_id, attempt in batch.fenced:

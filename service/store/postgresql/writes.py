@@ -7,6 +7,7 @@ PostgreSQL delivers at COMMIT. What the fence stopped is only told once committe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,8 @@ from . import rows
 from .connection import Connection
 from .listener import CHANNEL
 from .rows import QUERIES
+
+log = logging.getLogger("service.store")
 
 Operation = Callable[[Connection, "Batch"], Awaitable[Any]]
 
@@ -61,6 +64,24 @@ async def write(
     if batch.due:
         await connection.execute(QUERIES["notify"], CHANNEL)
     return results
+
+
+def states_to_write(works: Sequence[Work], tasks: Sequence[Task]) -> list[rows.State]:
+    """The recorded states to write, and those given back, each fenced on its claim."""
+    chosen = {task.id: task for task in tasks}
+    for work in works:
+        chosen.update((task.id, task) for task in work.released or ())
+    states = []
+    for task in chosen.values():
+        if task.claim is None:  # voided since it was recorded: its lease ran out
+            log.warning(
+                "task %s: its state is not written: this process no longer holds it",
+                task.id,
+                extra={"action": "store", "task_id": task.id},
+            )
+        else:
+            states.append(rows.state(task, task.claim))
+    return states
 
 
 async def insert(connection: Connection, tasks: list[Task], batch: Batch) -> dict[str, Task]:

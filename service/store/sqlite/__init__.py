@@ -1,8 +1,10 @@
 """The SQLite store: durable by default, with group commit.
 
 store.py      the queue's verbs (add, record, claim, release, maintain)
+reads.py      tasks by id, pages of tasks, the queue's counts
+owners.py     the processes sharing the file, and their leases
 connector.py  the thread that owns the connection and runs each transaction
-rows.py       tasks to rows and back
+rows.py       tasks to rows and back, and the writes of single tasks
 schema.py     the numbered migrations in ../sql/sqlite/
 """
 

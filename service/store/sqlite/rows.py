@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,6 +80,15 @@ def end_attempts(connection: sqlite3.Connection, states: Sequence[State]) -> lis
         if not written:
             fenced.append(each[10])
     return fenced
+
+
+def retry(connection: sqlite3.Connection, task_id: str) -> Task | None:
+    """Queue a failed or cancelled task again, due now; the task as stored now."""
+    parameters = {"id": task_id, "now": time.time()}
+    found = connection.execute(QUERIES["retry"], parameters).fetchall()
+    if not found:
+        found = connection.execute(QUERIES["select_by_id"], (task_id,)).fetchall()
+    return to_task(found[0]) if found else None
 
 
 def _row(task: Task) -> tuple[Any, ...]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import sqlite3
 import time
@@ -28,10 +27,10 @@ from typing import Any
 
 from ...errors import StoreError
 from ...settings import Settings
-from ...task import Task, new_id
-from ..base import Claimed, Lease
+from ...task import Status, Task, new_id
+from ..base import Claimed, Lease, QueueStats
 from ..groupcommit import GroupCommit
-from . import rows
+from . import owners, reads, rows
 from .connector import Connector, database_path, is_global
 from .rows import QUERIES
 
@@ -117,6 +116,33 @@ class SQLiteStore:
             return recorded
         return await self._select("select_by_id", (task_id,))
 
+    async def get_many(self, task_ids: Sequence[str]) -> list[Task]:
+        select = partial(reads.select_many, task_ids=list(dict.fromkeys(task_ids)))
+        found: list[Task] = await self._submit(select, with_states=False)
+        return self._batcher.latest(found)
+
+    async def list_tasks(
+        self,
+        *,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> list[Task]:
+        if limit <= 0:
+            return []
+        page = partial(reads.select_page, status=status, type=type, limit=limit, after=after)
+        found: list[Task] = await self._submit(page, with_states=False)
+        return self._batcher.latest(found, status)
+
+    async def retry(self, task_id: str) -> Task | None:
+        retried: Task | None = await self._submit(partial(rows.retry, task_id=task_id))
+        return retried
+
+    async def stats(self) -> QueueStats:
+        found: QueueStats = await self._submit(reads.queue_stats, with_states=False)
+        return found
+
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         return await self._select("select_by_key", (type, idempotency_key))
 
@@ -179,7 +205,7 @@ class SQLiteStore:
 
     async def take_over(self) -> int:
         def take_over(connection: sqlite3.Connection) -> int:
-            self._forget_dead_owners(connection)
+            owners.forget_dead(connection, self._host, self.owner)
             return connection.execute(QUERIES["take_over"], (time.time(),)).rowcount
 
         taken: int = await self._submit(take_over)
@@ -242,8 +268,8 @@ class SQLiteStore:
 
     def _claim_new(self, connection: sqlite3.Connection, new: list[Task]) -> None:
         """New tasks marked claimed are stored running only under a live lease."""
-        owners = {task.claim[0] for task in new if task.claim is not None}
-        live = {owner for owner in owners if self._renew(connection, owner, time.time())}
+        claimants = {task.claim[0] for task in new if task.claim is not None}
+        live = {owner for owner in claimants if self._renew(connection, owner, time.time())}
         for task in new:
             if task.claim is not None and task.claim[0] not in live:
                 task.status, task.attempts, task.started_at, task.claim = "queued", 0, None, None
@@ -261,27 +287,7 @@ class SQLiteStore:
         return fenced
 
     def _register(self, connection: sqlite3.Connection) -> None:
-        expires = time.time() + self._lease
-        connection.execute(QUERIES["register"], (self.owner, self._host, os.getpid(), expires))
+        owners.register(connection, self.owner, self._host, time.time() + self._lease)
 
     def _renew(self, connection: sqlite3.Connection, owner: str, now: float) -> bool:
-        """Extend the owner's lease if it is still live; False if it had run out."""
-        renewed = connection.execute(QUERIES["renew_lease"], (now + self._lease, owner, now))
-        return renewed.rowcount == 1
-
-    def _forget_dead_owners(self, connection: sqlite3.Connection) -> None:
-        """Owners on this host whose process is gone hold nothing: free their tasks now."""
-        found = connection.execute(QUERIES["select_owners_on_host"], (self._host, self.owner))
-        for owner, pid in found.fetchall():
-            if not _process_alive(pid):
-                connection.execute(QUERIES["drop_owner"], (owner,))
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return owners.renew(connection, owner, now, self._lease)

@@ -123,3 +123,51 @@ DELETE FROM tasks WHERE seq IN (
 
 -- name: notify
 SELECT pg_notify($1, '');
+
+-- name: select_by_ids
+SELECT * FROM tasks WHERE id = ANY($1::text[]);
+
+-- name: list_tasks
+-- Pages of tasks, newest first: $1 the limit, $2 `after`, the last id of the page before.
+-- The bound is inclusive and `after` left out, so that with no `after` (NULL) the page
+-- starts at the newest task. Each reads an index in order and stops at the limit.
+-- A status is bounded by a range, not `=`: then only the indexes on (status, id) give this
+-- order. With `=`, a generic plan may walk tasks_id_key and filter, and read the whole
+-- table when few tasks match.
+SELECT * FROM tasks
+WHERE id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
+ORDER BY id DESC LIMIT $1;
+
+-- name: list_tasks_by_status
+SELECT * FROM tasks
+WHERE status >= $3 AND status <= $3
+  AND id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
+ORDER BY status DESC, id DESC LIMIT $1;
+
+-- name: list_tasks_by_type
+-- A page of each status in $3 from tasks_type_status_id, merged.
+SELECT t.* FROM unnest($3::text[]) AS s(status)
+CROSS JOIN LATERAL (
+    SELECT * FROM tasks
+    WHERE type = $4 AND status >= s.status AND status <= s.status
+      AND id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
+    ORDER BY status DESC, id DESC LIMIT $1
+) AS t
+ORDER BY t.id DESC LIMIT $1;
+
+-- name: retry
+UPDATE tasks
+SET status = 'queued', run_at = now(), attempts = 0, result = NULL, error = NULL,
+    started_at = NULL, finished_at = NULL, owner = NULL
+WHERE id = $1 AND status IN ('failed', 'cancelled')
+RETURNING *;
+
+-- name: queue_stats
+-- From the partial indexes on queued and running tasks.
+SELECT
+    (SELECT count(*) FROM tasks WHERE status = 'queued' AND run_at <= now()) AS due,
+    (SELECT count(*) FROM tasks WHERE status = 'queued' AND run_at > now()) AS delayed,
+    (SELECT count(*) FROM tasks WHERE status = 'running') AS running,
+    coalesce(extract(epoch FROM now() - (
+        SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at <= now()
+    )), 0)::float8 AS oldest_due_age;

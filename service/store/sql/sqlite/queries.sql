@@ -63,3 +63,68 @@ DELETE FROM owners WHERE expires_at < ?;
 
 -- name: purge_finished
 DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?;
+
+-- name: select_by_ids
+SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?));
+
+-- name: list_tasks
+-- Pages of tasks, newest first. A page holds the ids below `after`, the last id of the page
+-- before; the bound is inclusive and `after` left out, so that with no `after` (NULL) the
+-- page starts at the newest task. Each reads one index in id order: no sort.
+SELECT * FROM tasks
+WHERE id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_tasks_by_status
+SELECT * FROM tasks
+WHERE status = :status
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_tasks_by_type_and_status
+SELECT * FROM tasks
+WHERE type = :type AND status = :status
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_tasks_by_type
+-- One arm per status, each in id order from tasks_type_status_id, merged.
+SELECT * FROM tasks
+WHERE type = :type AND status = 'queued'
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+UNION ALL
+SELECT * FROM tasks
+WHERE type = :type AND status = 'running'
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+UNION ALL
+SELECT * FROM tasks
+WHERE type = :type AND status = 'done'
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+UNION ALL
+SELECT * FROM tasks
+WHERE type = :type AND status = 'failed'
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+UNION ALL
+SELECT * FROM tasks
+WHERE type = :type AND status = 'cancelled'
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+ORDER BY id DESC LIMIT :limit;
+
+-- name: retry
+UPDATE tasks
+SET status = 'queued', run_at = :now, attempts = 0, result = NULL, error = NULL,
+    started_at = NULL, finished_at = NULL, owner = NULL
+WHERE id = :id AND status IN ('failed', 'cancelled')
+RETURNING *;
+
+-- name: queue_stats
+-- From the partial indexes on queued and running tasks. A task stored without a delay has
+-- run_at 0: it was due when it was created, and the first of those by seq is the oldest.
+SELECT
+    (SELECT count(*) FROM tasks WHERE status = 'queued' AND run_at <= :now) AS due,
+    (SELECT count(*) FROM tasks WHERE status = 'queued' AND run_at > :now) AS delayed,
+    (SELECT count(*) FROM tasks WHERE status = 'running') AS running,
+    (SELECT created_at FROM tasks WHERE status = 'queued' AND run_at = 0
+     ORDER BY seq LIMIT 1) AS oldest_created,
+    (SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > 0 AND run_at <= :now)
+        AS oldest_run_at;
