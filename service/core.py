@@ -22,6 +22,8 @@ from .worker import WorkerPool
 
 log = logging.getLogger("service")
 
+RETRYABLE = frozenset({"failed", "cancelled"})
+
 
 class TaskService:
     def __init__(self, settings: Settings | None = None) -> None:
@@ -216,17 +218,20 @@ class TaskService:
         """Queue a failed or cancelled task again, with a fresh attempt budget."""
         self._check_accepting()
         self._check_room(1)
+        found = await self.reads.get(task_id)
+        if found is None:
+            raise not_found(task_id)
+        if found.status not in RETRYABLE:
+            message = (
+                f"task {task_id} is {found.status}; only a failed or cancelled task can be retried"
+            )
+            raise RequestError(409, "not_retryable", message)
         try:
             task = await self.store.retry(task_id)
         except StoreError as error:
             raise RequestError(503, "store_unavailable", "the task store cannot write") from error
-        if task is None:
+        if task is None:  # forgotten in between
             raise not_found(task_id)
-        if task.status != "queued":
-            message = (
-                f"task {task_id} is {task.status}; only a failed or cancelled task can be retried"
-            )
-            raise RequestError(409, "not_retryable", message)
         self._unfinished += 1
         self.pool.dispatcher.wake()
         return task

@@ -128,7 +128,7 @@ async def test_unexpected_error_is_json_without_traceback(start: Starter) -> Non
         async def broken(task_id: str) -> None:
             raise RuntimeError("secret internals")
 
-        running.service.reads.get = broken  # type: ignore[method-assign]
+        running.service.reads.get = broken
         response = await running.client.get("/task/abc")
         assert response.status_code == 500
         body = await response.get_json()

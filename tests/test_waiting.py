@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -89,11 +90,12 @@ async def test_a_thousand_waiters_cost_no_poll_each(start: Starter) -> None:
         store = running.service.store
         get_many = store.get_many
 
-        async def counted(task_ids: Any) -> list[Task]:
+        async def counted(task_ids: Sequence[str]) -> list[Task]:
             lookups.append(len(task_ids))
-            return await get_many(task_ids)
+            tasks: list[Task] = await get_many(task_ids)
+            return tasks
 
-        store.get_many = counted  # type: ignore[method-assign]
+        store.get_many = counted
         waiters = [
             asyncio.create_task(running.client.get(f"/task/{ids[n % 100]}?wait=30"))
             for n in range(1000)
