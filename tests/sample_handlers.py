@@ -6,6 +6,7 @@ import asyncio
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from service import Handler, Task, handler
@@ -173,3 +174,15 @@ async def span(task: Task) -> int:
     await asyncio.sleep(float(task.payload))
     note("end")
     return os.getpid()
+
+
+@handler("slow_once")
+async def slow_once(task: Task) -> str:
+    """Sleeps a minute the first time it runs, which leaves the file named by `payload`;
+    returns at once when that file is there."""
+    marker = Path(task.payload)
+    if not marker.exists():
+        marker.touch()
+        await asyncio.sleep(60)
+        return "first run"
+    return "second run"
