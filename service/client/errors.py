@@ -7,9 +7,7 @@ ClientError
       │    ├── InvalidJSON                invalid_json
       │    ├── NotAList                   not_a_list
       │    ├── IdempotencyKeyUnsupported  idempotency_key_unsupported
-      │    ├── IncompleteBody             incomplete_body
-      │    ├── InvalidWait                invalid_wait
-      │    └── InvalidQuery               invalid_query
+      │    └── IncompleteBody             incomplete_body
       ├── Unauthorized           401 unauthorized
       ├── Forbidden              403 forbidden
       ├── NotFound               404 not_found
@@ -89,14 +87,6 @@ class IdempotencyKeyUnsupported(BadRequest):
 
 class IncompleteBody(BadRequest):
     error_code = "incomplete_body"
-
-
-class InvalidWait(BadRequest):
-    error_code = "invalid_wait"
-
-
-class InvalidQuery(BadRequest):
-    error_code = "invalid_query"
 
 
 class Unauthorized(APIError):
