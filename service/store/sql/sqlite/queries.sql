@@ -20,9 +20,11 @@ SET status = ?, attempts = ?, run_at = ?, result = ?, error = ?, started_at = ?,
 WHERE seq = ? AND owner = ? AND attempts = ? AND status = 'running';
 
 -- name: claim
+-- The queue's queries name their partial indexes: without statistics, SQLite would rather
+-- take tasks_status_id (status = ?), and here sort every queued task.
 UPDATE tasks SET status = 'running', owner = :owner, attempts = attempts + 1, started_at = :now
 WHERE seq IN (
-    SELECT seq FROM tasks
+    SELECT seq FROM tasks INDEXED BY tasks_queued
     WHERE status = 'queued' AND run_at <= :now
     ORDER BY priority DESC, seq
     LIMIT :limit
@@ -30,7 +32,7 @@ WHERE seq IN (
 RETURNING *;
 
 -- name: next_due
-SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > ?;
+SELECT min(run_at) FROM tasks INDEXED BY tasks_queued_due WHERE status = 'queued' AND run_at > ?;
 
 -- name: cancel
 UPDATE tasks SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued';
@@ -39,7 +41,7 @@ UPDATE tasks SET status = 'cancelled', finished_at = ? WHERE id = ? AND status =
 SELECT count(*) FROM tasks WHERE status IN ('queued', 'running');
 
 -- name: take_over
-UPDATE tasks SET status = 'queued', owner = NULL
+UPDATE tasks INDEXED BY tasks_running SET status = 'queued', owner = NULL
 WHERE status = 'running'
   AND (owner IS NULL OR owner NOT IN (SELECT id FROM owners WHERE expires_at >= ?));
 
@@ -121,10 +123,12 @@ RETURNING *;
 -- From the partial indexes on queued and running tasks. A task stored without a delay has
 -- run_at 0: it was due when it was created, and the first of those by seq is the oldest.
 SELECT
-    (SELECT count(*) FROM tasks WHERE status = 'queued' AND run_at <= :now) AS due,
-    (SELECT count(*) FROM tasks WHERE status = 'queued' AND run_at > :now) AS delayed,
-    (SELECT count(*) FROM tasks WHERE status = 'running') AS running,
-    (SELECT created_at FROM tasks WHERE status = 'queued' AND run_at = 0
-     ORDER BY seq LIMIT 1) AS oldest_created,
-    (SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > 0 AND run_at <= :now)
-        AS oldest_run_at;
+    (SELECT count(*) FROM tasks INDEXED BY tasks_queued_due
+     WHERE status = 'queued' AND run_at <= :now) AS due,
+    (SELECT count(*) FROM tasks INDEXED BY tasks_queued_due
+     WHERE status = 'queued' AND run_at > :now) AS delayed,
+    (SELECT count(*) FROM tasks INDEXED BY tasks_running WHERE status = 'running') AS running,
+    (SELECT created_at FROM tasks INDEXED BY tasks_queued_due
+     WHERE status = 'queued' AND run_at = 0 ORDER BY seq LIMIT 1) AS oldest_created,
+    (SELECT min(run_at) FROM tasks INDEXED BY tasks_queued_due
+     WHERE status = 'queued' AND run_at > 0 AND run_at <= :now) AS oldest_run_at;
