@@ -20,11 +20,9 @@ SET status = ?, attempts = ?, run_at = ?, result = ?, error = ?, started_at = ?,
 WHERE seq = ? AND owner = ? AND attempts = ? AND status = 'running';
 
 -- name: claim
--- The queue's queries name their partial indexes: without statistics, SQLite would rather
--- take tasks_status_id (status = ?), and here sort every queued task.
 UPDATE tasks SET status = 'running', owner = :owner, attempts = attempts + 1, started_at = :now
 WHERE seq IN (
-    SELECT seq FROM tasks INDEXED BY tasks_queued
+    SELECT seq FROM tasks
     WHERE status = 'queued' AND run_at <= :now
     ORDER BY priority DESC, seq
     LIMIT :limit
@@ -32,16 +30,18 @@ WHERE seq IN (
 RETURNING *;
 
 -- name: next_due
-SELECT min(run_at) FROM tasks INDEXED BY tasks_queued_due WHERE status = 'queued' AND run_at > ?;
+SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > ?;
 
 -- name: cancel
 UPDATE tasks SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued';
 
 -- name: count_unfinished
-SELECT count(*) FROM tasks WHERE status IN ('queued', 'running');
+-- Two counts, each from its partial index: `status IN (...)` would read the whole table.
+SELECT (SELECT count(*) FROM tasks WHERE status = 'queued')
+     + (SELECT count(*) FROM tasks WHERE status = 'running');
 
 -- name: take_over
-UPDATE tasks INDEXED BY tasks_running SET status = 'queued', owner = NULL
+UPDATE tasks SET status = 'queued', owner = NULL
 WHERE status = 'running'
   AND (owner IS NULL OR owner NOT IN (SELECT id FROM owners WHERE expires_at >= ?));
 
@@ -72,43 +72,47 @@ SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?));
 -- name: list_tasks
 -- Pages of tasks, newest first. A page holds the ids below `after`, the last id of the page
 -- before; the bound is inclusive and `after` left out, so that with no `after` (NULL) the
--- page starts at the newest task. Each reads one index in id order: no sort.
+-- page starts at the newest task. Each query reads indexes in id order and stops at the
+-- limit: finished tasks by tasks_finished_by_status or _by_type; unfinished ones, at most
+-- as many as the queue holds, by tasks_unfinished_by_id.
 SELECT * FROM tasks
 WHERE id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
--- name: list_tasks_by_status
+-- name: list_finished_by_status
 SELECT * FROM tasks
-WHERE status = :status
+WHERE finished_at IS NOT NULL AND status = :status
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
--- name: list_tasks_by_type_and_status
+-- name: list_finished_by_type_and_status
 SELECT * FROM tasks
-WHERE type = :type AND status = :status
+WHERE finished_at IS NOT NULL AND type = :type AND status = :status
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
--- name: list_tasks_by_type
--- One arm per status, each in id order from tasks_type_status_id, merged.
+-- name: list_unfinished
 SELECT * FROM tasks
-WHERE type = :type AND status = 'queued'
+WHERE finished_at IS NULL AND status = :status AND (:type IS NULL OR type = :type)
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_by_type
+-- Each finished status, and the unfinished tasks, in id order; merged.
+SELECT * FROM tasks
+WHERE finished_at IS NOT NULL AND type = :type AND status = 'done'
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 UNION ALL
 SELECT * FROM tasks
-WHERE type = :type AND status = 'running'
+WHERE finished_at IS NOT NULL AND type = :type AND status = 'failed'
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 UNION ALL
 SELECT * FROM tasks
-WHERE type = :type AND status = 'done'
+WHERE finished_at IS NOT NULL AND type = :type AND status = 'cancelled'
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 UNION ALL
 SELECT * FROM tasks
-WHERE type = :type AND status = 'failed'
-  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
-UNION ALL
-SELECT * FROM tasks
-WHERE type = :type AND status = 'cancelled'
+WHERE finished_at IS NULL AND type = :type
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
@@ -123,12 +127,10 @@ RETURNING *;
 -- From the partial indexes on queued and running tasks. A task stored without a delay has
 -- run_at 0: it was due when it was created, and the first of those by seq is the oldest.
 SELECT
-    (SELECT count(*) FROM tasks INDEXED BY tasks_queued_due
-     WHERE status = 'queued' AND run_at <= :now) AS due,
-    (SELECT count(*) FROM tasks INDEXED BY tasks_queued_due
-     WHERE status = 'queued' AND run_at > :now) AS delayed,
-    (SELECT count(*) FROM tasks INDEXED BY tasks_running WHERE status = 'running') AS running,
-    (SELECT created_at FROM tasks INDEXED BY tasks_queued_due
-     WHERE status = 'queued' AND run_at = 0 ORDER BY seq LIMIT 1) AS oldest_created,
-    (SELECT min(run_at) FROM tasks INDEXED BY tasks_queued_due
-     WHERE status = 'queued' AND run_at > 0 AND run_at <= :now) AS oldest_run_at;
+    (SELECT count(*) FROM tasks WHERE status = 'queued' AND run_at <= :now) AS due,
+    (SELECT count(*) FROM tasks WHERE status = 'queued' AND run_at > :now) AS delayed,
+    (SELECT count(*) FROM tasks WHERE status = 'running') AS running,
+    (SELECT created_at FROM tasks WHERE status = 'queued' AND run_at = 0
+     ORDER BY seq LIMIT 1) AS oldest_created,
+    (SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > 0 AND run_at <= :now)
+        AS oldest_run_at;
