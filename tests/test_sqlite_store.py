@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 import time
 from contextlib import closing
@@ -75,6 +76,38 @@ async def test_older_schema_is_migrated_and_keeps_its_tasks(path: Path, version:
         ).fetchall()
     assert "tasks_type_idempotency_key" in str(by_key)
     assert "tasks_queued" in str(claiming)
+
+
+@pytest.mark.parametrize(
+    ("query", "indexes"),
+    [
+        ("list_tasks", ["sqlite_autoindex_tasks_1"]),
+        ("list_finished_by_status", ["tasks_finished_by_status"]),
+        ("list_finished_by_type_and_status", ["tasks_finished_by_type"]),
+        ("list_unfinished", ["tasks_unfinished_by_id"]),
+        ("list_by_type", ["tasks_finished_by_type", "tasks_unfinished_by_id"]),
+        ("claim", ["tasks_queued"]),
+        ("next_due", ["tasks_queued_due"]),
+        ("take_over", ["tasks_running"]),
+        ("count_unfinished", ["tasks_queued_due", "tasks_running"]),
+        ("queue_stats", ["tasks_queued_due", "tasks_running"]),
+    ],
+)
+def test_each_query_reads_its_indexes_without_sorting(
+    path: Path, query: str, indexes: list[str]
+) -> None:
+    """Pages of tasks read indexes in id order and stop at the limit; the queue's own
+    queries keep their partial indexes beside the listing ones."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        migrate(connection)
+        parameters = {"status": "done", "type": "echo", "limit": 1, "after": None}
+        parameters |= {"owner": "o", "now": 0.0}
+        statement = QUERIES[query]
+        bound = parameters if ":" in statement else (0,) * statement.count("?")
+        plan = str(connection.execute("EXPLAIN QUERY PLAN " + statement, bound).fetchall())
+    for index in indexes:
+        assert re.search(rf"INDEX {index}\b", plan)
+    assert "TEMP B-TREE" not in plan and not re.search(r"SCAN tasks(?! USING)", plan)
 
 
 async def test_claimed_tasks_keep_their_fingerprint(path: Path) -> None:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import get_args
 
-from ...task import Status, Task
+from ...task import UNFINISHED, Status, Task
 from ..base import QueueStats
 from .connection import Connection
 from .rows import QUERIES, to_task
-
-STATUSES = list(get_args(Status))
 
 
 async def select_many(connection: Connection, task_ids: Sequence[str]) -> list[Task]:
@@ -25,13 +22,17 @@ async def select_page(
     after: str | None,
 ) -> list[Task]:
     """Up to `limit` tasks below `after`, newest first, with the status and type given."""
-    if type is not None:
-        statuses = STATUSES if status is None else [status]
-        found = await connection.fetch(QUERIES["list_tasks_by_type"], limit, after, statuses, type)
-    elif status is not None:
-        found = await connection.fetch(QUERIES["list_tasks_by_status"], limit, after, status)
-    else:
+    if status is None and type is None:
         found = await connection.fetch(QUERIES["list_tasks"], limit, after)
+    elif status is None:
+        found = await connection.fetch(QUERIES["list_by_type"], limit, after, type)
+    elif status in UNFINISHED:
+        found = await connection.fetch(QUERIES["list_unfinished"], limit, after, status, type)
+    elif type is None:
+        found = await connection.fetch(QUERIES["list_finished_by_status"], limit, after, status)
+    else:
+        query = QUERIES["list_finished_by_type_and_status"]
+        found = await connection.fetch(query, limit, after, status, type)
     return [to_task(row) for row in found]
 
 

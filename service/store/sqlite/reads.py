@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from ...task import Status, Task
+from ...task import UNFINISHED, Status, Task
 from ..base import QueueStats
 from .rows import QUERIES, to_task
 
@@ -25,10 +25,12 @@ def select_page(
     after: str | None,
 ) -> list[Task]:
     """Up to `limit` tasks below `after`, newest first, with the status and type given."""
-    if type is None:
-        query = "list_tasks" if status is None else "list_tasks_by_status"
+    if status is None:
+        query = "list_tasks" if type is None else "list_by_type"
+    elif status in UNFINISHED:
+        query = "list_unfinished"
     else:
-        query = "list_tasks_by_type" if status is None else "list_tasks_by_type_and_status"
+        query = "list_finished_by_status" if type is None else "list_finished_by_type_and_status"
     parameters = {"status": status, "type": type, "limit": limit, "after": after}
     return [to_task(row) for row in connection.execute(QUERIES[query], parameters).fetchall()]
 

@@ -80,7 +80,9 @@ SELECT * FROM tasks WHERE id = $1;
 SELECT * FROM tasks WHERE type = $1 AND idempotency_key = $2;
 
 -- name: count_unfinished
-SELECT count(*) FROM tasks WHERE status IN ('queued', 'running');
+-- Two counts, each from its partial index: `status IN (...)` would read the whole table.
+SELECT (SELECT count(*) FROM tasks WHERE status = 'queued')
+     + (SELECT count(*) FROM tasks WHERE status = 'running');
 
 -- name: take_over
 WITH orphans AS (
@@ -130,7 +132,9 @@ SELECT * FROM tasks WHERE id = ANY($1::text[]);
 -- name: list_tasks
 -- Pages of tasks, newest first: $1 the limit, $2 `after`, the last id of the page before.
 -- The bound is inclusive and `after` left out, so that with no `after` (NULL) the page
--- starts at the newest task. Each reads an index in order and stops at the limit.
+-- starts at the newest task. Each query reads indexes in order and stops at the limit:
+-- finished tasks by tasks_finished_by_status or _by_type; unfinished ones, at most as many
+-- as the queue holds, by tasks_unfinished_by_id.
 -- A status is bounded by a range, not `=`: then only the indexes on (status, id) give this
 -- order. With `=`, a generic plan may walk tasks_id_key and filter, and read the whole
 -- table when few tasks match.
@@ -138,22 +142,40 @@ SELECT * FROM tasks
 WHERE id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
 ORDER BY id DESC LIMIT $1;
 
--- name: list_tasks_by_status
+-- name: list_finished_by_status
 SELECT * FROM tasks
-WHERE status >= $3 AND status <= $3
+WHERE finished_at IS NOT NULL AND status >= $3 AND status <= $3
   AND id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
 ORDER BY status DESC, id DESC LIMIT $1;
 
--- name: list_tasks_by_type
--- A page of each status in $3 from tasks_type_status_id, merged.
-SELECT t.* FROM unnest($3::text[]) AS s(status)
+-- name: list_finished_by_type_and_status
+SELECT * FROM tasks
+WHERE finished_at IS NOT NULL AND type = $4 AND status >= $3 AND status <= $3
+  AND id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
+ORDER BY status DESC, id DESC LIMIT $1;
+
+-- name: list_unfinished
+SELECT * FROM tasks
+WHERE finished_at IS NULL AND status = $3 AND ($4::text IS NULL OR type = $4)
+  AND id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
+ORDER BY id DESC LIMIT $1;
+
+-- name: list_by_type
+-- A page of each finished status, and one of the unfinished tasks; merged.
+SELECT t.* FROM unnest(ARRAY['done', 'failed', 'cancelled']) AS s(status)
 CROSS JOIN LATERAL (
     SELECT * FROM tasks
-    WHERE type = $4 AND status >= s.status AND status <= s.status
+    WHERE finished_at IS NOT NULL AND type = $3 AND status >= s.status AND status <= s.status
       AND id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
     ORDER BY status DESC, id DESC LIMIT $1
 ) AS t
-ORDER BY t.id DESC LIMIT $1;
+UNION ALL (
+    SELECT * FROM tasks
+    WHERE finished_at IS NULL AND type = $3
+      AND id <= coalesce($2::text, (SELECT max(id) FROM tasks)) AND id IS DISTINCT FROM $2
+    ORDER BY id DESC LIMIT $1
+)
+ORDER BY id DESC LIMIT $1;
 
 -- name: retry
 UPDATE tasks

@@ -36,7 +36,9 @@ SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > ?;
 UPDATE tasks SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued';
 
 -- name: count_unfinished
-SELECT count(*) FROM tasks WHERE status IN ('queued', 'running');
+-- Two counts, each from its partial index: `status IN (...)` would read the whole table.
+SELECT (SELECT count(*) FROM tasks WHERE status = 'queued')
+     + (SELECT count(*) FROM tasks WHERE status = 'running');
 
 -- name: take_over
 UPDATE tasks SET status = 'queued', owner = NULL
@@ -70,43 +72,47 @@ SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?));
 -- name: list_tasks
 -- Pages of tasks, newest first. A page holds the ids below `after`, the last id of the page
 -- before; the bound is inclusive and `after` left out, so that with no `after` (NULL) the
--- page starts at the newest task. Each reads one index in id order: no sort.
+-- page starts at the newest task. Each query reads indexes in id order and stops at the
+-- limit: finished tasks by tasks_finished_by_status or _by_type; unfinished ones, at most
+-- as many as the queue holds, by tasks_unfinished_by_id.
 SELECT * FROM tasks
 WHERE id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
--- name: list_tasks_by_status
+-- name: list_finished_by_status
 SELECT * FROM tasks
-WHERE status = :status
+WHERE finished_at IS NOT NULL AND status = :status
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
--- name: list_tasks_by_type_and_status
+-- name: list_finished_by_type_and_status
 SELECT * FROM tasks
-WHERE type = :type AND status = :status
+WHERE finished_at IS NOT NULL AND type = :type AND status = :status
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
--- name: list_tasks_by_type
--- One arm per status, each in id order from tasks_type_status_id, merged.
+-- name: list_unfinished
 SELECT * FROM tasks
-WHERE type = :type AND status = 'queued'
+WHERE finished_at IS NULL AND status = :status AND (:type IS NULL OR type = :type)
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_by_type
+-- Each finished status, and the unfinished tasks, in id order; merged.
+SELECT * FROM tasks
+WHERE finished_at IS NOT NULL AND type = :type AND status = 'done'
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 UNION ALL
 SELECT * FROM tasks
-WHERE type = :type AND status = 'running'
+WHERE finished_at IS NOT NULL AND type = :type AND status = 'failed'
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 UNION ALL
 SELECT * FROM tasks
-WHERE type = :type AND status = 'done'
+WHERE finished_at IS NOT NULL AND type = :type AND status = 'cancelled'
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 UNION ALL
 SELECT * FROM tasks
-WHERE type = :type AND status = 'failed'
-  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
-UNION ALL
-SELECT * FROM tasks
-WHERE type = :type AND status = 'cancelled'
+WHERE finished_at IS NULL AND type = :type
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
