@@ -123,7 +123,7 @@ class TaskService:
                 "could not give %d unfinished tasks back to the store: %s",
                 len(tasks),
                 error,
-                extra={"action": "release"},
+                extra={"action": "release", "task_ids": [task.id for task in tasks]},
             )
             return 0
 

@@ -10,7 +10,7 @@ import time
 from hypercorn.typing import ASGIReceiveCallable as Receive
 from hypercorn.typing import ASGISendCallable as Send
 from hypercorn.typing import Scope
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 from quart import Blueprint, Quart, Response, current_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, MapAdapter, RoutingException
@@ -41,7 +41,7 @@ def serve_metrics(app: Quart, metrics: Metrics) -> None:
 async def scrape() -> Response:
     service: TaskService = current_app.extensions["task_service"]
     stats = await queue_stats(service)
-    return Response(service.metrics.render(stats), 200, content_type=CONTENT_TYPE_LATEST)
+    return Response(service.metrics.render(stats), 200, content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 async def queue_stats(service: TaskService) -> QueueStats | None:
