@@ -139,8 +139,13 @@ class TaskService:
         self, options: Options, payloads: Sequence[Any], idempotency_key: str | None = None
     ) -> list[tuple[Task, bool]]:
         """`_submit`, its outcome counted in the metrics."""
-        with self.metrics.submission(options.type, len(payloads)) as counted:
-            return counted(await self._submit(options, payloads, idempotency_key))
+        try:
+            pairs = await self._submit(options, payloads, idempotency_key)
+        except Exception:  # not a request cut before it was decided
+            self.metrics.refused(options.type, len(payloads))
+            raise
+        self.metrics.submitted(options.type, pairs)
+        return pairs
 
     async def _submit(
         self, options: Options, payloads: Sequence[Any], idempotency_key: str | None = None

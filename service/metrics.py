@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import platform
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from types import TracebackType
 from typing import Generic, Literal, TypeVar
@@ -38,7 +38,6 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 TASK_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 
 Pairs = list[tuple[Task, bool]]
-Outcome = Literal["accepted", "duplicate", "refused"]
 Finish = Literal["done", "failed", "cancelled"]
 
 
@@ -127,6 +126,8 @@ class Metrics:
             registry=own,
         )
         self._types: frozenset[str] = frozenset()
+        self._attempt_children: dict[str, tuple[Histogram, Gauge, Histogram]] = {}
+        self._submitted: dict[str, tuple[Counter, Counter]] = {}
 
     def start(self, types: Iterable[str]) -> None:
         """Count by these task types from now on; check the multiprocess directory."""
@@ -145,13 +146,17 @@ class Metrics:
         if self.directory is not None:
             mark_process_dead(os.getpid(), self.directory)  # type: ignore[no-untyped-call]
 
-    def submission(self, type: str, count: int) -> Submission:
-        """`with metrics.submission(type, n) as counted: return counted(pairs)`."""
-        return Submission(self, self.label(type), count)
+    def submitted(self, type: str, pairs: Pairs) -> None:
+        """A submission answered with these (task, created) pairs."""
+        accepted, duplicate = self._submission_children(type)
+        created = sum(new for _, new in pairs)
+        if created:
+            accepted.inc(created)
+        if created < len(pairs):
+            duplicate.inc(len(pairs) - created)
 
-    def submitted(self, type: str, outcome: Outcome, count: int = 1) -> None:
-        if count:
-            self.submissions(self.label(type), outcome).inc(count)
+    def refused(self, type: str, count: int) -> None:
+        self.submissions(self.label(type), "refused").inc(count)
 
     def finished(self, type: str, status: Finish) -> None:
         self.finishes(self.label(type), status).inc()
@@ -163,7 +168,12 @@ class Metrics:
 
     def attempt(self, task: Task) -> AttemptTimer:
         """`with metrics.attempt(task):` around one attempt of the task."""
-        return AttemptTimer(self, self.label(task.type), max(task.run_at, task.created_at))
+        type = self.label(task.type)
+        children = self._attempt_children.get(type)
+        if children is None:
+            children = (self.waits(type), self.in_progress(type), self.attempts(type))
+            self._attempt_children[type] = children
+        return AttemptTimer(children, max(task.run_at, task.created_at))
 
     def request(self, route: str, method: str, seconds: float) -> None:
         self.requests(route, method if method in METHODS else OTHER).observe(seconds)
@@ -175,52 +185,32 @@ class Metrics:
             text += generate_latest(QueueCollector(stats))
         return text
 
+    def _submission_children(self, type: str) -> tuple[Counter, Counter]:
+        label = self.label(type)
+        children = self._submitted.get(label)
+        if children is None:
+            children = (self.submissions(label, "accepted"), self.submissions(label, "duplicate"))
+            self._submitted[label] = children
+        return children
+
     def label(self, type: str) -> str:
         """The `type` label of a task type: its name if registered, else empty."""
         return type if type in self._types else NO_TYPE
 
 
-class Submission:
-    """Counts one submission's tasks: accepted and duplicates as it returns, else refused."""
-
-    __slots__ = ("_metrics", "_type", "_count")
-
-    def __init__(self, metrics: Metrics, type: str, count: int) -> None:
-        self._metrics, self._type, self._count = metrics, type, count
-
-    def __enter__(self) -> Callable[[Pairs], Pairs]:
-        return self._counted
-
-    def _counted(self, pairs: Pairs) -> Pairs:
-        created = sum(new for _, new in pairs)
-        self._metrics.submitted(self._type, "accepted", created)
-        self._metrics.submitted(self._type, "duplicate", len(pairs) - created)
-        return pairs
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # Refused: an answer other than the tasks; not a request cut before it was decided.
-        if kind is not None and issubclass(kind, Exception):
-            self._metrics.submitted(self._type, "refused", self._count)
-
-
 class AttemptTimer:
     """Times one attempt, counts it in progress meanwhile, and records its wait when it starts."""
 
-    __slots__ = ("_metrics", "_type", "_due", "_began")
+    __slots__ = ("_wait", "_running", "_duration", "_due", "_began")
 
-    def __init__(self, metrics: Metrics, type: str, due: float) -> None:
-        self._metrics, self._type, self._due, self._began = metrics, type, due, 0.0
+    def __init__(self, children: tuple[Histogram, Gauge, Histogram], due: float) -> None:
+        self._wait, self._running, self._duration = children
+        self._due, self._began = due, 0.0
 
     def __enter__(self) -> None:
-        metrics = self._metrics
         # The due time may come from another host's clock: never a negative wait.
-        metrics.waits(self._type).observe(max(time.time() - self._due, 0.0))
-        metrics.in_progress(self._type).inc()
+        self._wait.observe(max(time.time() - self._due, 0.0))
+        self._running.inc()
         self._began = time.perf_counter()
 
     def __exit__(
@@ -229,9 +219,8 @@ class AttemptTimer:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        metrics = self._metrics
-        metrics.attempts(self._type).observe(time.perf_counter() - self._began)
-        metrics.in_progress(self._type).dec()
+        self._duration.observe(time.perf_counter() - self._began)
+        self._running.dec()
 
 
 class QueueCollector:
