@@ -69,7 +69,10 @@ def test_counters_add_up_over_two_workers(tmp_path: Path) -> None:
         assert answers == [202] * (SENDERS * ROUNDS * (SINGLES + 1))
         after = scrape(server)
         deadline = time.monotonic() + 30
-        while after.value("service_tasks_finished_total", **DONE) < SENT:
+        while (
+            after.value("service_tasks_finished_total", **DONE) < SENT
+            or after.value("service_queue_depth") + after.value("service_tasks_running") > 0
+        ):
             assert time.monotonic() < deadline, after.samples
             time.sleep(0.1)
             after = scrape(server)
@@ -87,6 +90,9 @@ def test_counters_add_up_over_two_workers(tmp_path: Path) -> None:
     assert after.value("service_attempt_duration_seconds_count", type="journal") == SENT
     assert after.value("service_tasks_in_progress") == 0
     assert after.value("service_build_info") == 1
+    # Read from the store at each scrape (the loop above waited for them to come to 0).
+    for each in [*during, after]:
+        assert {"service_queue_depth", "service_queue_oldest_due_age_seconds"} <= each.names
     # Whichever process answers, the sums are the same (but for the scrapes themselves).
     tallies = [
         {
