@@ -38,7 +38,8 @@ def serve_metrics(app: Quart, metrics: Metrics) -> None:
 
 
 @routes.get("/metrics")
-async def scrape() -> Response:
+async def metrics() -> Response:
+    """The service's metrics, in Prometheus text format."""
     service: TaskService = current_app.extensions["task_service"]
     stats = await queue_stats(service)
     return Response(service.metrics.render(stats), 200, content_type=CONTENT_TYPE_PLAIN_0_0_4)
