@@ -107,7 +107,7 @@ def test_counters_add_up_over_two_workers(tmp_path: Path) -> None:
     assert len(pids) == 2, "both processes ran tasks"
 
 
-def test_a_stopped_process_leaves_the_live_gauges(tmp_path: Path) -> None:
+def test_a_stopped_process_takes_its_live_gauges_away(tmp_path: Path) -> None:
     env, directory = environment(tmp_path)
     with Server(tmp_path, env, "--workers", "1") as server:
         assert server.post("/task?type=sleep", 0.5).status_code == 202
