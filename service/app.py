@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from typing import Any
 
 from hypercorn.typing import ASGIReceiveCallable as Receive
@@ -26,6 +25,8 @@ from .core import TaskService
 from .docs import ApiDocs
 from .errors import RequestError, ServiceError
 from .intake import ASGIApp, Intake, body_timeout
+from .logs import configure_logging
+from .metrics_http import serve_metrics
 from .settings import Settings
 
 log = logging.getLogger("service")
@@ -46,14 +47,16 @@ def create_app(settings: Settings | None = None) -> Quart:
     docs = ApiDocs(app)
     guard = TokenGuard(Intake(SilentAfterCut(app.asgi_app), service))
     app.asgi_app = guard  # type: ignore[method-assign]
+    serve_metrics(app, service.metrics)
     cuts = CutConnections()
 
     @app.before_serving
     async def start() -> None:
-        configure_logging()
         try:
+            configure_logging((settings or Settings.from_env()).log_format)
             await service.start()
         except ServiceError as error:
+            configure_logging()  # text, unless configured already
             log.error("start-up failed: %s", error, extra={"action": "start"})
             raise
         app.config["BODY_TIMEOUT"] = service.settings.body_timeout
@@ -176,17 +179,6 @@ class SilentAfterCut:
         except asyncio.CancelledError:
             cut = True
             raise
-
-
-def configure_logging() -> None:
-    """Send the service's INFO logs to stderr unless logging was configured already."""
-    logger = logging.getLogger("service")
-    if logger.handlers or logging.getLogger().handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
 
 
 __all__ = ["create_app"]

@@ -10,6 +10,7 @@ from typing import Any
 from .errors import RequestError, StoreError
 from .handlers import Registry
 from .idempotency import KeyTurns, check_same_request, fingerprint
+from .metrics import Metrics
 from .options import Options
 from .reads import TaskReads, not_found, read
 from .settings import Settings, redacted
@@ -34,6 +35,7 @@ class TaskService:
         """Queued and running tasks in the store, as last counted plus those added since."""
         self._reserved = 0
         self._ended_at_count = 0
+        self.metrics = Metrics()
 
     def __repr__(self) -> str:
         pool = getattr(self, "pool", None)
@@ -43,6 +45,7 @@ class TaskService:
         """Read settings, load handlers, open the store, start the workers."""
         self.settings = self._given_settings or Settings.from_env()
         self.registry = Registry.load(self.settings.handlers, self.settings.handler_threads)
+        self.metrics.start(self.registry.names)
         self.store: Store = open_store(self.settings)
         try:
             await self.store.open()
@@ -50,9 +53,10 @@ class TaskService:
         except BaseException:
             await self._close_store()
             raise
-        self.pool = WorkerPool(self.settings, self.registry, self.store)
+        self.pool = WorkerPool(self.settings, self.registry, self.store, self.metrics)
         self.waiters = Waiters(self.store, self.settings.poll_interval)
         self.pool.on_end.append(self.waiters.finished)
+        self.pool.on_end.append(self.metrics.ended)
         self.reads = TaskReads(self.store, self.pool, self.waiters)
         self.upkeep = Upkeep(self.store, self.pool, self._count_unfinished)
         await self._count_unfinished()
@@ -107,6 +111,7 @@ class TaskService:
             counts.released,
             extra={"action": "stop"},
         )
+        self.metrics.stop()
         exit_if_stuck(self.pool.slots.strays)
 
     async def _release(self, tasks: list[Task]) -> int:
@@ -118,7 +123,7 @@ class TaskService:
                 "could not give %d unfinished tasks back to the store: %s",
                 len(tasks),
                 error,
-                extra={"action": "release"},
+                extra={"action": "release", "task_ids": [task.id for task in tasks]},
             )
             return 0
 
@@ -131,6 +136,18 @@ class TaskService:
             log.info("store closed: %r", self.store, extra={"action": "stop"})
 
     async def submit(
+        self, options: Options, payloads: Sequence[Any], idempotency_key: str | None = None
+    ) -> list[tuple[Task, bool]]:
+        """`_submit`, its outcome counted in the metrics."""
+        try:
+            pairs = await self._submit(options, payloads, idempotency_key)
+        except Exception:  # not a request cut before it was decided
+            self.metrics.refused(options.type, len(payloads))
+            raise
+        self.metrics.submitted(options.type, pairs)
+        return pairs
+
+    async def _submit(
         self, options: Options, payloads: Sequence[Any], idempotency_key: str | None = None
     ) -> list[tuple[Task, bool]]:
         """Store and queue one task per payload, all or none; (task, created) for each.
@@ -212,6 +229,7 @@ class TaskService:
             raise RequestError(409, "not_cancellable", message)
         self._unfinished -= 1
         self.waiters.finished(task)
+        self.metrics.finished(task.type, "cancelled")
         return task
 
     async def retry(self, task_id: str) -> Task:

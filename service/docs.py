@@ -166,8 +166,13 @@ def complete(spec: dict[str, Any], types: list[str], secured: bool) -> None:
                 post["responses"][status]["headers"] = headers("Location")
     for path in ("/task", "/tasks"):
         spec["paths"][path]["post"]["responses"]["503"]["headers"] = headers("Retry-After")
-    for path, media_type in (("/openapi.json", "application/json"), ("/docs", "text/html")):
-        content = {media_type: {"schema": {"type": "object" if path != "/docs" else "string"}}}
+    for path, media_type in (
+        ("/openapi.json", "application/json"),
+        ("/docs", "text/html"),
+        ("/metrics", "text/plain"),
+    ):
+        kind = "object" if media_type == "application/json" else "string"
+        content = {media_type: {"schema": {"type": kind}}}
         spec["paths"][path]["get"]["responses"]["200"] = {"description": "OK", "content": content}
 
 

@@ -14,6 +14,7 @@ PREFIX = "SERVICE_"
 DEFAULT_STORE = "sqlite:///tasks.db"
 
 T = TypeVar("T", int, float)
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class Settings:
     listen: bool = True
     write_tokens: tuple[str, ...] = ()
     read_tokens: tuple[str, ...] = ()
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +66,7 @@ class Settings:
             listen=read.flag("LISTEN", True),
             write_tokens=read.names("WRITE_TOKENS"),
             read_tokens=read.names("READ_TOKENS"),
+            log_format=read.choice("LOG_FORMAT", LOG_FORMATS),
         )
 
 
@@ -88,6 +91,15 @@ class _Reader:
     def names(self, name: str) -> tuple[str, ...]:
         raw = self.env.get(PREFIX + name, "")
         return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """One of `choices` (any case); the first when unset."""
+        raw = self.env.get(PREFIX + name, "").strip().lower()
+        if not raw:
+            return choices[0]
+        if raw not in choices:
+            raise ConfigError(f"{PREFIX}{name} must be {' or '.join(choices)}, got {raw!r}")
+        return raw
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self.env.get(PREFIX + name, "").strip().lower()

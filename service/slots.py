@@ -100,7 +100,7 @@ class Slots:
                 "behind: tasks %s",
                 len(stuck),
                 ", ".join(task.id for task in stuck),
-                extra={"action": "drain"},
+                extra={"action": "drain", "task_ids": [task.id for task in stuck]},
             )
         self.all = []
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from . import jsoncodec
 from .dispatch import Dispatcher
 from .handlers import Registry
+from .metrics import Metrics
 from .settings import Settings
 from .slots import Slot, Slots
 from .store import Store
@@ -42,8 +43,11 @@ class Counts:
 
 
 class WorkerPool:
-    def __init__(self, settings: Settings, registry: Registry, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, registry: Registry, store: Store, metrics: Metrics
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.registry = registry
         self.store = store
         self.counts = Counts()
@@ -174,7 +178,8 @@ class WorkerPool:
                     self._end(task)
                 else:
                     slot.begin(task, timeout)
-                    await self._execute(task, slot)
+                    with self.metrics.attempt(task):
+                        await self._execute(task, slot)
             finally:
                 if not slot.abandoned:  # else the watchdog has settled the task
                     slot.task = None

@@ -19,7 +19,12 @@ class Notification(Handler):
         log.info("notification handler stopped")
 
     async def handle(self, task: Task) -> None:
-        log.info("notification for task %s was sent: %r", task.id, task.payload)
+        log.info(
+            "notification for task %s was sent: %r",
+            task.id,
+            task.payload,
+            extra={"action": "handle", "task_id": task.id},
+        )
 
 
 @handler("fifo")
@@ -31,7 +36,12 @@ class Fifo(Handler):
         log.info("fifo handler stopped")
 
     async def handle(self, task: Task) -> None:
-        log.info("fifo processing task %s: %r", task.id, task.payload)
+        log.info(
+            "fifo processing task %s: %r",
+            task.id,
+            task.payload,
+            extra={"action": "handle", "task_id": task.id},
+        )
 
 
 @handler("dummy")
