@@ -53,8 +53,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.before_serving
     async def start() -> None:
         try:
-            configure_logging((settings or Settings.from_env()).log_format)
-            await service.start()
+            read = settings or Settings.from_env()
+            configure_logging(read.log_format)
+            await service.start(read)
         except ServiceError as error:
             configure_logging()  # text, unless configured already
             log.error("start-up failed: %s", error, extra={"action": "start"})

@@ -41,9 +41,9 @@ class TaskService:
         pool = getattr(self, "pool", None)
         return f"TaskService(state={self.state}, pool={pool!r})"
 
-    async def start(self) -> None:
-        """Read settings, load handlers, open the store, start the workers."""
-        self.settings = self._given_settings or Settings.from_env()
+    async def start(self, settings: Settings | None = None) -> None:
+        """Read settings (unless given), load handlers, open the store, start the workers."""
+        self.settings = settings or self._given_settings or Settings.from_env()
         self.registry = Registry.load(self.settings.handlers, self.settings.handler_threads)
         self.metrics.start(self.registry.names)
         self.store: Store = open_store(self.settings)
