@@ -164,6 +164,16 @@ async def test_get_many_shows_a_state_as_soon_as_it_is_recorded(store: Store) ->
     assert (found.status, found.result) == ("done", 7)
 
 
+async def test_a_recorded_state_is_listed_at_once(store: Store) -> None:
+    await store.add([Task("echo", 1), Task("echo", 2)])
+    done, running = (await store.claim(2)).tasks
+    done.status, done.finished_at = "done", time.time()
+    store.record(done)  # not flushed: a durable store may not have written it yet
+    assert ids(await store.list_tasks(status="done")) == [done.id]
+    assert ids(await store.list_tasks(type="echo", status="running")) == [running.id]
+    assert (await store.stats()).running == 1
+
+
 # The queue's counts.
 
 

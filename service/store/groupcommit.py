@@ -79,6 +79,11 @@ class GroupCommit(Generic[W]):
         return len(self._states)
 
     @property
+    def pending(self) -> bool:
+        """Recorded states not yet committed: waiting, or in the transaction under way."""
+        return bool(self._states or self._writing)
+
+    @property
     def failing(self) -> bool:
         """True from a commit that failed on a global error until one succeeds."""
         return self._failing_since is not None

@@ -16,9 +16,11 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
+from ...errors import StoreError
 from ...settings import Settings
 from ...task import Status, Task, new_id
 from ..base import Claimed, Lease, QueueStats
@@ -124,6 +126,7 @@ class PostgreSQLStore:
     ) -> list[Task]:
         if limit <= 0:
             return []
+        await self._written()
         page = partial(reads.select_page, status=status, type=type, limit=limit, after=after)
         return self._batcher.latest(await self._db.pooled(page), status)
 
@@ -137,6 +140,7 @@ class PostgreSQLStore:
         return await self.get(task_id) if row is None else rows.to_task(row)
 
     async def stats(self) -> QueueStats:
+        await self._written()
         found: QueueStats = await self._db.pooled(reads.queue_stats)
         return found
 
@@ -229,6 +233,13 @@ class PostgreSQLStore:
 
         await self._db.pooled(upkeep)
 
+    async def _written(self) -> None:
+        """Commit this process's recorded states before a read that filters or counts by
+        status; should that fail, the read shows what is stored."""
+        if self._batcher.pending:
+            with suppress(StoreError):
+                await self.flush()
+
     def _submit(self, operation: Operation) -> asyncio.Future[Any]:
         return self._batcher.call(Work(operation=operation))
 
@@ -247,25 +258,8 @@ class PostgreSQLStore:
         states = states_to_write(works, tasks)  # read here, on the loop that changes them
         batch = Batch(self._lease)
         results = await self._db.run(lambda c: write(c, works, states, batch))
-        self._committed(batch)
+        self.fenced += batch.report()
         return results
-
-    def _committed(self, batch: Batch) -> None:
-        for task_id, attempt in batch.fenced:
-            self.fenced += 1
-            log.warning(
-                "task %s: attempt %d's result is discarded: this process no longer holds it "
-                "(its lease ran out and another process took it over)",
-                task_id,
-                attempt,
-                extra={"action": "fenced", "task_id": task_id},
-            )
-        if batch.unclaimed:
-            log.warning(
-                "%d new tasks were stored queued, not started: this process's lease had run out",
-                len(batch.unclaimed),
-                extra={"action": "store"},
-            )
 
     async def _sign_off(self) -> None:
         """Give up the lease, so that others take over at once; then disconnect."""

@@ -44,6 +44,25 @@ class Batch:
     unclaimed: list[Task] = field(default_factory=list)
     """New tasks stored queued because their claim's lease had run out."""
 
+    def report(self) -> int:
+        """Once committed: log what the fence stopped and what was stored unclaimed;
+        return how many states the fence stopped."""
+        for task_id, attempt in self.fenced:
+            log.warning(
+                "task %s: attempt %d's result is discarded: this process no longer holds it "
+                "(its lease ran out and another process took it over)",
+                task_id,
+                attempt,
+                extra={"action": "fenced", "task_id": task_id},
+            )
+        if self.unclaimed:
+            log.warning(
+                "%d new tasks were stored queued, not started: this process's lease had run out",
+                len(self.unclaimed),
+                extra={"action": "store"},
+            )
+        return len(self.fenced)
+
 
 async def write(
     connection: Connection, works: Sequence[Work], states: Sequence[rows.State], batch: Batch

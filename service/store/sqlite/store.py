@@ -132,7 +132,7 @@ class SQLiteStore:
         if limit <= 0:
             return []
         page = partial(reads.select_page, status=status, type=type, limit=limit, after=after)
-        found: list[Task] = await self._submit(page, with_states=False)
+        found: list[Task] = await self._submit(page)  # with this process's recorded states
         return self._batcher.latest(found, status)
 
     async def retry(self, task_id: str) -> Task | None:
@@ -140,7 +140,7 @@ class SQLiteStore:
         return retried
 
     async def stats(self) -> QueueStats:
-        found: QueueStats = await self._submit(reads.queue_stats, with_states=False)
+        found: QueueStats = await self._submit(reads.queue_stats)
         return found
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
