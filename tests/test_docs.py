@@ -78,3 +78,4 @@ async def test_the_docs_page_needs_nothing_from_elsewhere(start: Starter) -> Non
             assert len(await loaded.get_data()) > 100, asset
         init = await (await running.client.get("/static/swagger-ui/init.js")).get_data()
         assert b'"/openapi.json"' in init
+        assert b"validatorUrl: null" in init, "the page would ask an online validator"

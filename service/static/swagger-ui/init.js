@@ -3,4 +3,5 @@ window.ui = SwaggerUIBundle({
   dom_id: "#swagger-ui",
   deepLinking: true,
   persistAuthorization: true,
+  validatorUrl: null,
 });
