@@ -26,6 +26,7 @@ from . import servers, wrk
 from .config import Config
 
 TOP = 20
+"""Functions shown per table, unless --top says otherwise."""
 
 
 def record(store: str, batch: int, seconds: int, gil: bool, workdir: Path) -> Path:
@@ -93,9 +94,9 @@ def summarize(lines: Iterable[str], with_lines: bool) -> tuple[Counter[str], Cou
     return self_time, total_time, samples
 
 
-def show(title: str, counts: Counter[str], samples: int) -> None:
+def show(title: str, counts: Counter[str], samples: int, top: int) -> None:
     print(f"\n{title}")
-    for name, count in counts.most_common(TOP):
+    for name, count in counts.most_common(top):
         print(f"{100 * count / samples:6.1f}%  {name}")
 
 
@@ -107,6 +108,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--drain", type=int, default=0, help="profile a drain of N tasks")
     parser.add_argument("--gil", action="store_true", help="only the thread holding the GIL")
     parser.add_argument("--lines", action="store_true", help="tell lines apart in self time")
+    parser.add_argument("--top", type=int, default=TOP, help="functions shown per table")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as workdir:
         if args.drain:
@@ -115,8 +117,8 @@ def main(argv: Sequence[str]) -> int:
             output = record(args.store, args.batch, args.seconds, args.gil, Path(workdir))
         self_time, total_time, samples = summarize(output.read_text().splitlines(), args.lines)
     print(f"{samples} samples")
-    show("by self time", self_time, samples)
-    show("by total time, the service's own functions", total_time, samples)
+    show("by self time", self_time, samples, args.top)
+    show("by total time, the service's own functions", total_time, samples, args.top)
     return 0
 
 
