@@ -40,6 +40,7 @@ class Settings:
     write_tokens: tuple[str, ...] = ()
     read_tokens: tuple[str, ...] = ()
     log_format: str = "text"
+    schedule_interval: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +68,7 @@ class Settings:
             write_tokens=read.names("WRITE_TOKENS"),
             read_tokens=read.names("READ_TOKENS"),
             log_format=read.choice("LOG_FORMAT", LOG_FORMATS),
+            schedule_interval=read.number(float, "SCHEDULE_INTERVAL", 1.0, minimum=0.01),
         )
 
 

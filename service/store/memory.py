@@ -17,7 +17,7 @@ from operator import attrgetter
 
 from ..settings import Settings
 from ..task import Status, Task, new_id
-from .base import Claimed, Lease, QueueStats
+from .base import TICK_MEMORY, Claimed, Lease, QueueStats, Tick, Ticks
 
 DueEntry = tuple[int, int, str]
 """(-priority, seq, id) of a queued task that is due."""
@@ -42,6 +42,9 @@ class MemoryStore:
         self._unfinished: dict[str, Task] = {}
         """Queued and running tasks, by id."""
         self._seq = itertools.count(1)
+        self._ticks: dict[str, dict[float, Tick]] = {}
+        """By schedule, then due time: the ticks stored, about oldest first."""
+        self._latest: dict[str, Tick] = {}
         self.fenced = 0
 
     def __repr__(self) -> str:
@@ -185,6 +188,33 @@ class MemoryStore:
         finished = self._finished
         while finished and (finished[0].finished_at or 0.0) <= expired_before:
             self._forget(finished.popleft())
+        self._forget_ticks()
+
+    async def last_ticks(self, schedules: Sequence[str]) -> Ticks:
+        last = {name: self._latest[name] for name in schedules if name in self._latest}
+        return Ticks(time.time(), last)
+
+    async def add_ticks(self, ticks: Sequence[tuple[Tick, Task]]) -> list[Task]:
+        new = []
+        for tick, task in ticks:
+            stored = self._ticks.setdefault(tick.schedule, {})
+            if tick.due not in stored:
+                stored[tick.due] = tick
+                new.append(task)
+                latest = self._latest.get(tick.schedule)
+                if latest is None or latest.due < tick.due:
+                    self._latest[tick.schedule] = tick
+        return await self.add(new)
+
+    def _forget_ticks(self) -> None:
+        before = time.time() - TICK_MEMORY
+        for name, ticks in self._ticks.items():
+            latest = self._latest[name].due
+            while ticks:
+                due = next(iter(ticks))
+                if due >= before or due == latest:
+                    break
+                del ticks[due]
 
     def _write(self, task: Task) -> bool:
         """The fenced end of an attempt: True if it was written."""

@@ -23,13 +23,14 @@ from typing import Any
 from ...errors import StoreError
 from ...settings import Settings
 from ...task import Status, Task, new_id
-from ..base import Claimed, Lease, QueueStats
+from ..base import TICK_MEMORY, Claimed, Lease, QueueStats
 from ..groupcommit import GroupCommit
 from . import reads, rows
 from .connection import Connection, Connector, is_global
 from .listener import Listener
 from .rows import QUERIES
 from .schema import migrate
+from .ticks import ScheduleTicks
 from .writes import Batch, Operation, Work, states_to_write, write
 
 log = logging.getLogger("service.store")
@@ -44,7 +45,7 @@ PURGE_CHUNKS = 10
 """At most PURGE_CHUNK * PURGE_CHUNKS finished tasks are forgotten per `maintain`."""
 
 
-class PostgreSQLStore:
+class PostgreSQLStore(ScheduleTicks):
     durable = True
 
     def __init__(self, settings: Settings) -> None:
@@ -230,6 +231,7 @@ class PostgreSQLStore:
                 if int(done.rsplit(" ", 1)[1]) < PURGE_CHUNK:
                     break
             await connection.execute(QUERIES["forget_old_owners"], OWNER_MEMORY)
+            await connection.execute(QUERIES["forget_old_ticks"], TICK_MEMORY)
 
         await self._db.pooled(upkeep)
 

@@ -5,6 +5,7 @@ reads.py      tasks by id, pages of tasks, the queue's counts
 owners.py     the processes sharing the file, and their leases
 connector.py  the thread that owns the connection and runs each transaction
 rows.py       tasks to rows and back, and the writes of single tasks
+ticks.py      the ticks of schedules, stored with their tasks
 schema.py     the numbered migrations in ../sql/sqlite/
 """
 

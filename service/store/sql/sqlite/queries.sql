@@ -134,3 +134,16 @@ SELECT
      ORDER BY seq LIMIT 1) AS oldest_created,
     (SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > 0 AND run_at <= :now)
         AS oldest_run_at;
+
+-- name: last_tick
+SELECT due_at, task_id FROM schedule_ticks WHERE schedule = ? ORDER BY due_at DESC LIMIT 1;
+
+-- name: insert_tick
+INSERT INTO schedule_ticks (schedule, due_at, task_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING;
+
+-- name: forget_old_ticks
+-- Old ticks, but never a schedule's latest: the next tick is counted from it.
+DELETE FROM schedule_ticks
+WHERE due_at < ?
+  AND due_at < (SELECT max(t.due_at) FROM schedule_ticks t
+                WHERE t.schedule = schedule_ticks.schedule);
