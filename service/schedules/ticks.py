@@ -11,8 +11,9 @@ runs at the first minute after the change; a schedule with a wildcard or stepped
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -61,8 +62,9 @@ class Cron:
 
     def recent(self, now: float, after: float, limit: int) -> list[float]:
         found: list[float] = []
-        # With microseconds, cronsim's reverse iteration starts at `now` itself.
-        start = datetime.fromtimestamp(now, self.zone) + timedelta(microseconds=1)
+        # Reverse iteration starts a second before `start`: at `now`, to the second. (Not
+        # with microseconds: cronsim then loses the second pass of a repeated hour.)
+        start = datetime.fromtimestamp(math.floor(now) + 1, self.zone)
         for moment in CronSim(self.expression, start, reverse=True):
             due = moment.timestamp()
             if due <= after + SAME or len(found) >= limit:
