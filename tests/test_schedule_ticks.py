@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,9 +12,9 @@ from service.schedules.ticks import MAX_CATCH_UP, Cron, Every, to_run
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def at(text: str, zone: ZoneInfo | None = None) -> float:
+def at(text: str, zone: tzinfo = UTC) -> float:
     """Seconds since the epoch of an ISO time, read in `zone` (UTC if none)."""
-    return datetime.fromisoformat(text).replace(tzinfo=zone or UTC).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=zone).timestamp()
 
 
 def local(timestamp: float, zone: ZoneInfo = PARIS) -> str:
