@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,10 @@ from service import Settings, Task, create_app
 from service.errors import ConfigError
 from service.handlers import Registry
 from service.schedules import Declared, check_all
-from service.store import Store, open_store
+from service.store import Store
 from service.store.base import Tick
+from tests.any_stores import Opener
 from tests.conftest import Starter
-from tests.stores import opening
-from tests.test_store_contract import SHARED, backend_url
-
-Opener = Callable[..., Awaitable[Store]]
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +103,6 @@ async def ticks_listed(client: Any, count: int) -> list[dict[str, Any]]:
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def shared(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
-    url = backend_url(request.param, request, tmp_path)
-
-    def make() -> Store:
-        return open_store(Settings(store=url))
-
-    async with opening(make) as open_one:
-        yield open_one
-
-
 def ticks(schedule: str, dues: list[float]) -> list[tuple[Tick, Task]]:
     made = []
     for due in dues:
@@ -126,9 +111,9 @@ def ticks(schedule: str, dues: list[float]) -> list[tuple[Tick, Task]]:
     return made
 
 
-@pytest.mark.parametrize("shared", SHARED, indirect=True)
-async def test_processes_racing_for_the_same_ticks_store_each_once(shared: Opener) -> None:
-    stores = [await shared() for _ in range(3)]
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+async def test_processes_racing_for_the_same_ticks_store_each_once(store_opener: Opener) -> None:
+    stores = [await store_opener() for _ in range(3)]
     dues = [1000.0 + n for n in range(50)]
     results = await asyncio.gather(*(store.add_ticks(ticks("race", dues)) for store in stores))
     assert sorted(task.payload["due"] for stored in results for task in stored) == dues
@@ -140,9 +125,7 @@ async def test_processes_racing_for_the_same_ticks_store_each_once(shared: Opene
     assert abs(view.now - time.time()) < 5
 
 
-@pytest.mark.parametrize("shared", ["memory", *SHARED], indirect=True)
-async def test_old_ticks_are_forgotten_but_the_latest_is_kept(shared: Opener) -> None:
-    store = await shared()
+async def test_old_ticks_are_forgotten_but_the_latest_is_kept(store: Store) -> None:
     old = float(int(time.time()) - 2 * 86400)  # ticks are kept to the microsecond
     await store.add_ticks(ticks("daily", [old, old + 60]))
     await store.maintain()
