@@ -15,6 +15,7 @@ DEFAULT_STORE = "sqlite:///tasks.db"
 
 T = TypeVar("T", int, float)
 LOG_FORMATS = ("text", "json")
+DASHBOARD_PAYLOADS = ("show", "hide")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Settings:
     write_tokens: tuple[str, ...] = ()
     read_tokens: tuple[str, ...] = ()
     log_format: str = "text"
+    dashboard_payloads: str = "show"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +69,7 @@ class Settings:
             write_tokens=read.names("WRITE_TOKENS"),
             read_tokens=read.names("READ_TOKENS"),
             log_format=read.choice("LOG_FORMAT", LOG_FORMATS),
+            dashboard_payloads=read.choice("DASHBOARD_PAYLOADS", DASHBOARD_PAYLOADS),
         )
 
 

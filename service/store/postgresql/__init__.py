@@ -7,6 +7,8 @@ connection.py  connections, their errors, reconnection
 listener.py    LISTEN for new work, and come back after losing the connection
 rows.py        tasks to query arguments and back
 schema.py      the numbered migrations in ../sql/postgresql/
+views.py       what the dashboard reads: counts, throughput, instances
+upkeep.py      forgetting expired tasks and long-gone owners
 """
 
 from .connection import Connector, is_global
