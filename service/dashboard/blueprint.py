@@ -83,12 +83,16 @@ async def check_access() -> Any:
     writes = request.method not in READ_METHODS
     if writes and not same_site():
         return await page("error.html", 403, message="A request from another site is refused.")
+    guard: TokenGuard = current_app.extensions["token_guard"]
+    g.login = guard.tokens.required
     g.role = role_of_request()
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if g.role is None:
         if not writes:
-            return redirect(url_for("dashboard.login_form", next=request.full_path))
+            query = request.query_string.decode()
+            target = f"{request.path}?{query}" if query else request.path
+            return redirect(url_for("dashboard.login_form", next=target))
         return await page("error.html", 401, message="Log in first.")
     if writes and g.role != "write":
         return await page("error.html", 403, message="A read token cannot change anything.")

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
 
 from tests.e2e.server import Server
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WRITE, READ = "write-token-1", "read-token-1"
+expect.set_options(timeout=10_000)  # a page refreshes itself every 3 s
 
 
 @pytest.fixture(scope="session")
