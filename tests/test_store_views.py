@@ -4,14 +4,17 @@ tasks a filter matches, fenced on their status."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import closing
 from typing import Any
 
 import pytest
 
 from service import Settings, Task
 from service.store import Count, Failed, Store, open_store
+from service.store.sqlite import QUERIES, migrate
 from service.task import Status
 from tests.stores import end, failed_task, opening
 
@@ -146,3 +149,29 @@ async def test_failed_tasks_are_counted_and_retried_by_type_and_id_prefix(store:
     assert await store.count_failed() == Failed(1, newest)
     claimed = (await store.claim(10)).tasks
     assert {task.id for task in claimed} == retried | {other.id}
+
+
+def test_sqlite_counts_from_covering_indexes_only() -> None:
+    """No count reads a row of the table per finished task, nor the whole table."""
+    queries: dict[str, dict[str, Any]] = {
+        "count_tasks": {},
+        "throughput": {"since": 0},
+        "count_failed": {"low": "", "high": "g"},
+        "count_failed_of_type": {"type": "a", "low": "", "high": "g"},
+    }
+    with closing(sqlite3.connect(":memory:", isolation_level=None)) as connection:
+        migrate(connection)
+        plans = {
+            name: [
+                row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + QUERIES[name], values)
+            ]
+            for name, values in queries.items()
+        }
+    assert "SCAN tasks USING COVERING INDEX tasks_finished_by_type" in plans["count_tasks"]
+    assert any("COVERING INDEX tasks_finished " in line for line in plans["throughput"])
+    assert any("COVERING INDEX tasks_finished_by_status" in line for line in plans["count_failed"])
+    assert any(
+        "COVERING INDEX tasks_finished_by_type" in line for line in plans["count_failed_of_type"]
+    )
+    lines = [line for plan in plans.values() for line in plan]
+    assert not [line for line in lines if line.startswith("SCAN") and "INDEX" not in line]
