@@ -118,7 +118,7 @@ async def test_every_process_sharing_the_store_is_listed(opener: Opener) -> None
 
 async def test_failed_tasks_are_counted_and_retried_by_type_and_id_prefix(store: Store) -> None:
     echoes = [await failed_task(store) for _ in range(3)]
-    other = await failed_task(store, type="sleep")
+    [other] = await ended(store, [("sleep", "failed")])
     await ended(store, [("echo", "done"), ("echo", "cancelled")])
     newest = max(task.id for task in echoes)
     assert await store.count_failed() == Failed(4, max(newest, other.id))
@@ -141,7 +141,7 @@ async def test_failed_tasks_are_counted_and_retried_by_type_and_id_prefix(store:
                 None,
             )
         else:
-            assert (task.status, task.error) == ("failed", "ValueError: x")
+            assert task.status == "failed" and task.error
     # Fenced on the status: the retried tasks are no longer failed, so nothing happens.
     assert await store.retry_failed(type="echo", prefix="", upto=upto) == 0
     assert await store.count_failed() == Failed(2, max(newest, other.id))
