@@ -29,7 +29,8 @@ async def login() -> Answer:
     target = safe_next(form.get("next", ""))
     token = form.get("token", "").strip()
     if not token or role_of(token.encode()) is None:
-        return await page("login.html", 401, next=target, error="That token is not valid.")
+        # 200, as a form shown again: the browser would log a 401 as a failed load.
+        return await page("login.html", next=target, error="That token is not valid.")
     response = redirect(target, 303)
     response.set_cookie(
         COOKIE,

@@ -20,8 +20,9 @@ WRITE, READ = "write-token-1", "read-token-1"
 expect.set_options(timeout=10_000)  # a page refreshes itself every 3 s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per module: Playwright's loop must be gone before async tests run."""
     assert CHROMIUM.exists(), (
         f"{CHROMIUM} is missing: the dashboard tests need Debian's chromium "
         "(apt-get install -y chromium)"

@@ -12,17 +12,19 @@ from tests.e2e.server import Server
 
 class Api:
     def __init__(self, server: Server, token: str | None = None) -> None:
-        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
-        self.client = httpx.Client(base_url=server.url, headers=headers, timeout=10)
+        self.url = server.url
+        self.headers = {} if token is None else {"Authorization": f"Bearer {token}"}
 
     def submit(self, kind: str, payloads: list[Any], query: str = "") -> list[str]:
-        response = self.client.post(f"/tasks?type={kind}{query}", json=payloads)
+        url = f"{self.url}/tasks?type={kind}{query}"
+        response = httpx.post(url, json=payloads, headers=self.headers, timeout=10)
         assert response.status_code == 202, response.text
         ids: list[str] = response.json()["ids"]
         return ids
 
     def task(self, task_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.client.get(f"/task/{task_id}").json()
+        url = f"{self.url}/task/{task_id}"
+        found: dict[str, Any] = httpx.get(url, headers=self.headers, timeout=10).json()
         return found
 
     def finished(self, ids: list[str], timeout: float = 20) -> dict[str, dict[str, Any]]:
