@@ -9,6 +9,7 @@ import pytest
 
 from service import Settings, create_app
 from service.dashboard.blueprint import COOKIE
+from tests.conftest import Starter
 
 WRITE, READ = "write-token", "read-token"
 
@@ -121,3 +122,19 @@ async def test_the_list_refuses_a_filter_that_matches_nothing_by_construction() 
         partial = await client.get("/dashboard/tasks", headers={"HX-Request": "true"})
         text = await partial.get_data(as_text=True)
         assert partial.status_code == 200 and "<html" not in text and 'id="tasks"' in text
+
+
+async def test_the_overview_counts_what_was_posted_on_every_store(start: Starter) -> None:
+    async with start() as running:
+        client = running.client
+        done = await (await running.post("/tasks?type=echo", [1, 2])).get_json()
+        failed = await (await running.post("/task?type=boom", 3)).get_json()
+        for task_id in [*done["ids"], failed["id"]]:
+            await running.wait_finished(task_id)
+        await running.service.store.flush()
+        page = await (await client.get("/dashboard")).get_data(as_text=True)
+        assert 'data-count="done">2<' in page and 'data-count="failed">1<' in page
+        assert "2 done and 1 failed in the last hour" in page
+        assert page.count('<tr data-type="') == 2
+        listed = await client.get("/dashboard/tasks?status=failed")
+        assert failed["id"] in await listed.get_data(as_text=True)

@@ -190,3 +190,26 @@ def test_a_post_from_another_site_is_refused(page: Page, server: Server, console
     console.errors = [
         error for error in console.errors if not ("status of 403" in error and target in error)
     ]
+
+
+def test_the_instances_sharing_a_file_are_shown_with_their_concurrency(
+    page: Page, tmp_path: Path, shots: Path
+) -> None:
+    env = {"SERVICE_STORE": f"sqlite:///{tmp_path / 'shared.db'}"}
+    first = Server(tmp_path, {**env, "SERVICE_CONCURRENCY": "2"})
+    second = Server(tmp_path, {**env, "SERVICE_CONCURRENCY": "7"})
+    with first, second:
+        api = Api(first)
+        api.submit("sleep", [30, 30])  # one process holds them, running
+        page.goto(f"{second.url}/dashboard")
+        rows = page.locator("#instances tbody tr")
+        expect(rows).to_have_count(2)
+        expect(page.locator(count(page, "running"))).to_have_text("2")
+        cells = {rows.nth(n).locator("td").nth(2).inner_text(): rows.nth(n) for n in range(2)}
+        pids = [str(server.process.pid) for server in (first, second) if server.process]
+        assert sorted(cells) == sorted(pids)
+        expect(cells[pids[0]].locator("td").nth(5)).to_have_text("2")
+        expect(cells[pids[1]].locator("td").nth(5)).to_have_text("7")
+        in_flight = [row.locator("td").nth(6).inner_text() for row in cells.values()]
+        assert sorted(in_flight) in (["0", "2"], ["1", "1"])
+        page.screenshot(path=shots / "instances.png", full_page=True)
