@@ -2,9 +2,10 @@
 
 from .app import create_app
 from .handlers import Handler, handler
+from .schedules import schedule
 from .settings import Settings
 from .task import Task
 
-__all__ = ["Handler", "Settings", "Task", "app", "create_app", "handler"]
+__all__ = ["Handler", "Settings", "Task", "app", "create_app", "handler", "schedule"]
 
 app = create_app()

@@ -10,8 +10,17 @@ from quart_schema import document_response, validate_querystring
 from . import jsoncodec
 from .core import TaskService
 from .errors import RequestError
-from .reads import not_found
-from .schemas import ErrorBody, Health, ListQuery, Ready, TaskBody, TaskPage, WaitQuery
+from .reads import not_found, read
+from .schemas import (
+    ErrorBody,
+    Health,
+    ListQuery,
+    Ready,
+    ScheduleList,
+    TaskBody,
+    TaskPage,
+    WaitQuery,
+)
 
 api = Blueprint("api", __name__)
 
@@ -89,6 +98,22 @@ async def list_tasks(query_args: ListQuery) -> Response:
     )
     last = tasks[-1].id if len(tasks) == limit else None
     return json_response({"tasks": [task.to_json() for task in tasks], "next": last})
+
+
+@api.get("/schedules")
+@document_response(ScheduleList, 200)
+@document_response(ErrorBody, 503)
+async def list_schedules() -> Response:
+    """List the schedules
+
+    Each with its next tick, and its latest tick (stored by any process) with its task.
+    """
+    service = task_service()
+    standing = await read(service.scheduler.standing())
+    ids = [each.last.task_id for each in standing if each.last is not None]
+    found = {task.id: task for task in await read(service.store.get_many(ids))}
+    found.update((task_id, task) for task_id, task in service.pool.held.items() if task_id in found)
+    return json_response({"schedules": [each.to_json(found) for each in standing]})
 
 
 @api.get("/health")

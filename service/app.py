@@ -47,10 +47,11 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(api)
     app.register_blueprint(dashboard)
     docs = ApiDocs(app)
-    guard = TokenGuard(Intake(SilentAfterCut(app.asgi_app), service))
+    guard = TokenGuard(SilentAfterCut(app.asgi_app))
     app.extensions["token_guard"] = guard
     app.asgi_app = guard  # type: ignore[method-assign]
     serve_metrics(app, service.metrics)
+    app.asgi_app = Intake(app.asgi_app, service, guard.check)  # type: ignore[method-assign]
     cuts = CutConnections()
 
     @app.before_serving

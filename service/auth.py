@@ -16,7 +16,7 @@ from typing import Literal
 
 from hypercorn.typing import ASGIReceiveCallable as Receive
 from hypercorn.typing import ASGISendCallable as Send
-from hypercorn.typing import Scope
+from hypercorn.typing import HTTPScope, Scope
 
 from .errors import RequestError
 from .intake import ASGIApp, respond
@@ -89,17 +89,22 @@ class TokenGuard:
             )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.tokens.required and guarded(scope["path"]):
-            authorization = b""
-            for name, value in scope["headers"]:
-                if name == b"authorization":
-                    authorization = value
+        if scope["type"] == "http":
             try:
-                self.tokens.check(scope["method"], authorization)
+                self.check(scope)
             except RequestError as error:
                 await respond(send, error.status, error.body(), error.headers)
                 return
         await self.app(scope, receive, send)
+
+    def check(self, scope: HTTPScope) -> None:
+        """Raise the 401 or 403 this request deserves; return if it may go on."""
+        if self.tokens.required and guarded(scope["path"]):
+            authorization = b""
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    authorization = value
+            self.tokens.check(scope["method"], authorization)
 
 
 def guarded(path: str) -> bool:

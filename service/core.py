@@ -13,6 +13,7 @@ from .idempotency import KeyTurns, check_same_request, fingerprint
 from .metrics import Metrics
 from .options import Options
 from .reads import TaskReads, not_found, read, write
+from .schedules import Scheduler
 from .settings import Settings, redacted
 from .slots import exit_if_stuck
 from .store import Store, open_store
@@ -45,6 +46,7 @@ class TaskService:
         """Read settings (unless given), load handlers, open the store, start the workers."""
         self.settings = settings or self._given_settings or Settings.from_env()
         self.registry = Registry.load(self.settings.handlers, self.settings.handler_threads)
+        self.scheduler = Scheduler.load(self.settings, self.registry)
         self.metrics.start(self.registry.names)
         self.store: Store = open_store(self.settings)
         try:
@@ -55,13 +57,13 @@ class TaskService:
             raise
         self.pool = WorkerPool(self.settings, self.registry, self.store, self.metrics)
         self.waiters = Waiters(self.store, self.settings.poll_interval)
-        self.pool.on_end.append(self.waiters.finished)
-        self.pool.on_end.append(self.metrics.ended)
+        self.pool.on_end += [self.waiters.finished, self.metrics.ended]
         self.reads = TaskReads(self.store, self.pool, self.waiters)
         self.upkeep = Upkeep(self.store, self.pool, self._count_unfinished)
         await self._count_unfinished()
         self.pool.start()
         self.upkeep.start()
+        self.scheduler.start(self.store, self.pool.dispatcher.wake)
         self.state = "serving"
         log.info(
             "serving with store=%s concurrency=%d queue_maxsize=%d handlers=%s",
@@ -79,6 +81,7 @@ class TaskService:
         self.state = "draining"
         began = time.monotonic()
         self.waiters.close()
+        await self.scheduler.stop()
         # The lease is renewed while the running tasks finish; others take the rest at once.
         left = await self.pool.drain(self.settings.drain_timeout, alone=self.upkeep.peers == 0)
         self.upkeep.stop()
@@ -236,10 +239,8 @@ class TaskService:
         found = await self.reads.get(task_id)
         if found is None:
             raise not_found(task_id)
-        if found.status not in RETRYABLE:
-            message = (
-                f"task {task_id} is {found.status}; only a failed or cancelled task can be retried"
-            )
+        if (status := found.status) not in RETRYABLE:
+            message = f"task {task_id} is {status}; only a failed or cancelled task can be retried"
             raise RequestError(409, "not_retryable", message)
         task = await write(self.store.retry(task_id))
         if task is None:  # forgotten in between

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
@@ -32,22 +33,33 @@ JSON_HEADER = (b"content-type", b"application/json")
 
 
 class Intake:
-    def __init__(self, app: ASGIApp, service: TaskService) -> None:
+    """Outermost: an intake request checks its token (`check` raises the refusal) and times
+    itself here, without a layer of middleware each."""
+
+    def __init__(
+        self, app: ASGIApp, service: TaskService, check: Callable[[HTTPScope], None]
+    ) -> None:
         self.app = app
         self.service = service
+        self.check = check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] not in ROUTES or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
         try:
+            self.check(scope)
             status, body, headers = await self._answer(scope, receive)
         except RequestError as error:
             status, body, headers = error.status, error.body(), error.headers
         except Exception:
             log.exception("unexpected error while accepting a task")
             status, body, headers = 500, RequestError.internal().body(), {}
-        await respond(send, status, body, headers)
+        try:
+            await respond(send, status, body, headers)
+        finally:
+            self.service.metrics.request(scope["path"], "POST", time.perf_counter() - began)
 
     async def _answer(self, scope: HTTPScope, receive: Receive) -> tuple[int, Any, dict[str, str]]:
         service, settings = self.service, self.service.settings

@@ -59,7 +59,8 @@ async def queue_stats(service: TaskService) -> QueueStats | None:
 
 
 class RequestTimer:
-    """Observes every HTTP request's duration under its route template and method.
+    """Observes every request Quart answers (intake times its own) under its route template
+    and method.
 
     Intake's paths are their own templates; the others are matched against the app's URL
     rules (`/task/<task_id>` is labelled `/task/{id}`); a path no rule takes is "other".

@@ -64,6 +64,25 @@ class TaskPage(Strict):
     next: str | None = Field(description="Pass as `after` for the next page; null on the last")
 
 
+class ScheduleBody(Strict):
+    """A schedule, its next tick, and its latest tick with that tick's task."""
+
+    name: str
+    type: str = Field(description="The handler each tick's task runs")
+    every: float | None = Field(description="Seconds between ticks; null for a cron schedule")
+    cron: str | None = Field(description="Five cron fields, in `timezone`; null for `every`")
+    timezone: str
+    catch_up: Literal["latest", "none", "all"] = Field(description="What runs after a pause")
+    next_tick: datetime = Field(description="When the next tick falls due")
+    last_tick: datetime | None = Field(description="The latest tick stored, by any process")
+    last_task_id: str | None = Field(description="The task the latest tick made")
+    last_task_status: TaskStatus | None = Field(description="Its status; null once forgotten")
+
+
+class ScheduleList(Strict):
+    schedules: list[ScheduleBody] = Field(description="In the order they were declared")
+
+
 class Health(Strict):
     status: Literal["ok"]
 

@@ -42,6 +42,7 @@ class Settings:
     read_tokens: tuple[str, ...] = ()
     log_format: str = "text"
     dashboard_payloads: str = "show"
+    schedule_interval: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +71,7 @@ class Settings:
             read_tokens=read.names("READ_TOKENS"),
             log_format=read.choice("LOG_FORMAT", LOG_FORMATS),
             dashboard_payloads=read.choice("DASHBOARD_PAYLOADS", DASHBOARD_PAYLOADS),
+            schedule_interval=read.number(float, "SCHEDULE_INTERVAL", 1.0, minimum=0.01),
         )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any, Literal
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -51,6 +52,10 @@ class Task:
     """(owner, attempt) of the claim this process holds on the running attempt: every
     write that ends the attempt is fenced on it."""
 
+    def __copy__(self) -> Task:
+        """A shallow copy (`copy.copy` of a slotted dataclass is six times slower)."""
+        return Task(*_fields(self))
+
     @property
     def attempt(self) -> int:
         """Which attempt is running now: 1 on the first run."""
@@ -76,6 +81,9 @@ class Task:
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),
         }
+
+
+_fields = attrgetter(*(each.name for each in fields(Task)))
 
 
 def iso(timestamp: float | None) -> str | None:

@@ -18,7 +18,10 @@ from tests import sample_handlers
 from tests.postgres import Cluster
 
 STORES = ["memory", "sqlite", "postgresql"]
-pytest_plugins = ["tests.sqlite_stores"]  # the `path` and `opener` fixtures of SQLite's tests
+pytest_plugins = [
+    "tests.sqlite_stores",  # the `path` and `opener` fixtures of SQLite's tests
+    "tests.any_stores",  # `store_opener` and `store`, on `store_url`
+]
 POSTGRES_TEMPLATE = "service_template"
 _database_numbers = itertools.count(1)
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import pytest
 
-from service import Settings, Task
-from service.store import QueueStats, Store, open_store
+from service import Task
+from service.store import QueueStats, Store
 from service.task import Status
-from tests.stores import end, opening
+from tests.any_stores import Opener
+from tests.stores import end
 
-Opener = Callable[..., Awaitable[Store]]
 shared = pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 
 MIXED: list[tuple[str, Status]] = [
@@ -33,22 +31,6 @@ MIXED: list[tuple[str, Status]] = [
     ("echo", "cancelled"),
     ("sleep", "cancelled"),
 ]
-
-
-@pytest.fixture
-async def opener(store_url: str) -> AsyncIterator[Opener]:
-    """Opens stores on the test's backing, each standing for a process; closed after."""
-
-    def make(**overrides: Any) -> Store:
-        return open_store(Settings(store=store_url, result_ttl=60, **overrides))
-
-    async with opening(make) as open_one:
-        yield open_one
-
-
-@pytest.fixture
-async def store(opener: Opener) -> Store:
-    return await opener()
 
 
 async def mixed(store: Store) -> dict[str, tuple[str, Status]]:
@@ -195,8 +177,8 @@ async def test_stats_count_due_delayed_and_running_tasks(store: Store) -> None:
 
 
 @shared
-async def test_every_process_lists_and_gets_every_task(opener: Opener) -> None:
-    first, second = await opener(), await opener()
+async def test_every_process_lists_and_gets_every_task(store_opener: Opener) -> None:
+    first, second = await store_opener(), await store_opener()
     mine = await first.add([Task("echo", 1), Task("sleep", 2)])
     theirs = await second.add([Task("echo", 3)])
     everything = sorted(ids([*mine, *theirs]), reverse=True)

@@ -7,32 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import pytest
 
-from service import Settings, Task
-from service.store import Store, open_store
-from tests.stores import end, failed_task, opening
-
-Opener = Callable[..., Awaitable[Store]]
-
-
-@pytest.fixture
-async def opener(store_url: str) -> AsyncIterator[Opener]:
-    """Opens stores on the test's backing, each standing for a process; closed after."""
-
-    def make(**overrides: Any) -> Store:
-        return open_store(Settings(store=store_url, result_ttl=60, **overrides))
-
-    async with opening(make) as open_one:
-        yield open_one
-
-
-@pytest.fixture
-async def store(opener: Opener) -> Store:
-    return await opener()
+from service import Task
+from service.store import Store
+from tests.any_stores import Opener
+from tests.stores import end, failed_task
 
 
 async def test_a_failed_task_is_queued_again_with_a_fresh_budget(store: Store) -> None:
@@ -97,8 +78,8 @@ async def test_a_forgotten_task_cannot_be_retried(store: Store) -> None:
     assert await store.retry(recent.id) is not None
 
 
-async def test_a_retried_task_is_not_forgotten_as_a_finished_one(opener: Opener) -> None:
-    store = await opener(result_max=1)
+async def test_a_retried_task_is_not_forgotten_as_a_finished_one(store_opener: Opener) -> None:
+    store = await store_opener(result_max=1)
     failed = await failed_task(store)
     await store.retry(failed.id)
     await store.add([Task("echo", 2)])
@@ -125,8 +106,8 @@ async def test_a_retried_task_queued_again_for_later_waits(store: Store) -> None
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
-async def test_concurrent_retries_queue_the_task_once(opener: Opener) -> None:
-    first, second = await opener(), await opener()
+async def test_concurrent_retries_queue_the_task_once(store_opener: Opener) -> None:
+    first, second = await store_opener(), await store_opener()
     failed = await failed_task(first)
     one, two = await asyncio.gather(first.retry(failed.id), second.retry(failed.id))
     assert one is not None and two is not None
@@ -139,8 +120,8 @@ async def test_concurrent_retries_queue_the_task_once(opener: Opener) -> None:
 
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
-async def test_a_retry_wakes_the_other_processes(opener: Opener) -> None:
-    first, second = await opener(), await opener()
+async def test_a_retry_wakes_the_other_processes(store_opener: Opener) -> None:
+    first, second = await store_opener(), await store_opener()
     failed = await failed_task(first)
     woken = asyncio.Event()
     second.listen(woken.set)

@@ -59,6 +59,27 @@ class QueueStats:
     store's clock."""
 
 
+TICK_MEMORY = 86400.0
+"""Seconds a schedule's tick is kept in the store, besides each schedule's latest one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One due time of a schedule, stored with the task it made: unique per schedule."""
+
+    schedule: str
+    due: float
+    task_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ticks:
+    """What `last_ticks` read: the store's time, and each schedule's latest tick."""
+
+    now: float
+    last: dict[str, Tick] = field(default_factory=dict)
+
+
 class Store(Protocol):
     durable: bool
     """True when tasks outlive the process."""
@@ -183,7 +204,15 @@ class Store(Protocol):
         """Queued and running tasks, of every process."""
 
     async def maintain(self) -> None:
-        """Periodic upkeep: forget expired results and long-dead processes."""
+        """Periodic upkeep: forget expired results, long-dead processes and old ticks
+        (a schedule's latest tick is always kept)."""
+
+    async def last_ticks(self, schedules: Sequence[str]) -> Ticks:
+        """The store's clock now, and the latest stored tick of each schedule named."""
+
+    async def add_ticks(self, ticks: Sequence[tuple[Tick, Task]]) -> list[Task]:
+        """Store each tick with its new task, in one transaction; a tick already stored
+        (by any process) is skipped with its task. Returns the tasks stored."""
 
 
 def open_store(settings: Settings) -> Store:

@@ -19,8 +19,8 @@ from operator import attrgetter
 
 from ..settings import Settings
 from ..task import Status, Task, new_id
-from .base import Claimed, Lease, QueueStats
-from .views import Count, Failed, Instance, Minute, id_range
+from .base import TICK_MEMORY, Claimed, Lease, QueueStats, Tick, Ticks
+from .views import Count, Failed, Instance, Minute, matching_failed, per_minute
 
 DueEntry = tuple[int, int, str]
 """(-priority, seq, id) of a queued task that is due."""
@@ -47,6 +47,9 @@ class MemoryStore:
         self._unfinished: dict[str, Task] = {}
         """Queued and running tasks, by id."""
         self._seq = itertools.count(1)
+        self._ticks: dict[str, dict[float, Tick]] = {}
+        """By schedule, then due time: the ticks stored, about oldest first."""
+        self._latest: dict[str, Tick] = {}
         self.fenced = 0
 
     def __repr__(self) -> str:
@@ -140,15 +143,7 @@ class MemoryStore:
         return [Count(type, status, count) for (type, status), count in counted.items()]
 
     async def throughput(self, minutes: int) -> list[Minute]:
-        since = time.time() - minutes * 60
-        done: Counter[float] = Counter()
-        failed: Counter[float] = Counter()
-        for task in self._finished:
-            ended = task.finished_at
-            if ended is not None and ended >= since and task.status in ("done", "failed"):
-                (done if task.status == "done" else failed)[ended // 60 * 60] += 1
-        minutes_seen = sorted(done.keys() | failed.keys())
-        return [Minute(minute, done[minute], failed[minute]) for minute in minutes_seen]
+        return per_minute(self._finished, time.time() - minutes * 60)
 
     async def instances(self) -> list[Instance]:
         running = sum(task.status == "running" for task in self._unfinished.values())
@@ -156,23 +151,17 @@ class MemoryStore:
         return [Instance(self.owner, host, pid, self._started_at, None, self._concurrency, running)]
 
     async def count_failed(self, *, type: str | None = None, prefix: str = "") -> Failed:
-        found = [task.id for task in self._matching_failed(type, prefix)]
+        found = [task.id for task in matching_failed(self._finished, type, prefix)]
         return Failed(len(found), max(found, default=None))
 
     async def retry_failed(self, *, type: str | None, prefix: str, upto: str) -> int:
-        found = {task.id for task in self._matching_failed(type, prefix) if task.id <= upto}
+        found = {
+            task.id for task in matching_failed(self._finished, type, prefix) if task.id <= upto
+        }
         self._finished = deque(task for task in self._finished if task.id not in found)
         for task_id in found:
             self._requeue(self._tasks[task_id])
         return len(found)
-
-    def _matching_failed(self, type: str | None, prefix: str) -> list[Task]:
-        low, high = id_range(prefix)
-        return [
-            task
-            for task in self._finished
-            if task.status == "failed" and low <= task.id < high and type in (None, task.type)
-        ]
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         found = self._keys.get((type, idempotency_key))
@@ -232,6 +221,33 @@ class MemoryStore:
         finished = self._finished
         while finished and (finished[0].finished_at or 0.0) <= expired_before:
             self._forget(finished.popleft())
+        self._forget_ticks()
+
+    async def last_ticks(self, schedules: Sequence[str]) -> Ticks:
+        last = {name: self._latest[name] for name in schedules if name in self._latest}
+        return Ticks(time.time(), last)
+
+    async def add_ticks(self, ticks: Sequence[tuple[Tick, Task]]) -> list[Task]:
+        new = []
+        for tick, task in ticks:
+            stored = self._ticks.setdefault(tick.schedule, {})
+            if tick.due not in stored:
+                stored[tick.due] = tick
+                new.append(task)
+                latest = self._latest.get(tick.schedule)
+                if latest is None or latest.due < tick.due:
+                    self._latest[tick.schedule] = tick
+        return await self.add(new)
+
+    def _forget_ticks(self) -> None:
+        before = time.time() - TICK_MEMORY
+        for name, ticks in self._ticks.items():
+            latest = self._latest[name].due
+            while ticks:
+                due = next(iter(ticks))
+                if due >= before or due == latest:
+                    break
+                del ticks[due]
 
     def _write(self, task: Task) -> bool:
         """The fenced end of an attempt: True if it was written."""

@@ -5,9 +5,11 @@ Each is read from indexes, so that it stays quick on a table of a million finish
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..task import Status
+from ..task import Status, Task
 
 ID_CHARACTERS = frozenset("0123456789abcdef")
 
@@ -60,3 +62,24 @@ def id_range(prefix: str) -> tuple[str, str]:
 
 def is_id_prefix(text: str) -> bool:
     return all(character in ID_CHARACTERS for character in text)
+
+
+def per_minute(finished: Iterable[Task], since: float) -> list[Minute]:
+    """Tasks done and failed since `since`, by minute, as a store without SQL counts them."""
+    done: Counter[float] = Counter()
+    failed: Counter[float] = Counter()
+    for task in finished:
+        ended = task.finished_at
+        if ended is not None and ended >= since and task.status in ("done", "failed"):
+            (done if task.status == "done" else failed)[ended // 60 * 60] += 1
+    return [Minute(minute, done[minute], failed[minute]) for minute in sorted(done | failed)]
+
+
+def matching_failed(finished: Iterable[Task], type: str | None, prefix: str) -> list[Task]:
+    """The failed tasks of this type (any, if None) whose id starts with `prefix`."""
+    low, high = id_range(prefix)
+    return [
+        task
+        for task in finished
+        if task.status == "failed" and low <= task.id < high and type in (None, task.type)
+    ]

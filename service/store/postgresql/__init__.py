@@ -6,6 +6,7 @@ reads.py       tasks by id, pages of tasks, the queue's counts
 connection.py  connections, their errors, reconnection
 listener.py    LISTEN for new work, and come back after losing the connection
 rows.py        tasks to query arguments and back
+ticks.py       the ticks of schedules, stored with their tasks
 schema.py      the numbered migrations in ../sql/postgresql/
 views.py       what the dashboard reads: counts, throughput, instances
 upkeep.py      forgetting expired tasks and long-gone owners

@@ -31,6 +31,7 @@ from .connection import Connection, Connector, is_global
 from .listener import Listener
 from .rows import QUERIES
 from .schema import migrate
+from .ticks import ScheduleTicks
 from .upkeep import upkeep
 from .writes import Batch, Operation, Work, states_to_write, write
 
@@ -41,7 +42,7 @@ CLOSE_RETRY = 3.0
 """Seconds `close` keeps retrying task states that a failing database would not take."""
 
 
-class PostgreSQLStore:
+class PostgreSQLStore(ScheduleTicks):
     durable = True
 
     def __init__(self, settings: Settings) -> None:

@@ -1,7 +1,9 @@
-"""Periodic upkeep: forget expired finished tasks, a chunk at a time, and long-gone owners."""
+"""Periodic upkeep: forget expired finished tasks, a chunk at a time, long-gone owners and
+old schedule ticks."""
 
 from __future__ import annotations
 
+from ..base import TICK_MEMORY
 from .connection import Connection
 from .rows import QUERIES
 
@@ -18,3 +20,4 @@ async def upkeep(connection: Connection, ttl: float) -> None:
         if int(done.rsplit(" ", 1)[1]) < PURGE_CHUNK:
             break
     await connection.execute(QUERIES["forget_old_owners"], OWNER_MEMORY)
+    await connection.execute(QUERIES["forget_old_ticks"], TICK_MEMORY)

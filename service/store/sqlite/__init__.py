@@ -7,6 +7,7 @@ claims.py     the claim of due tasks under a lease
 views.py      what the dashboard reads (counts, throughput, instances), the bulk retry
 connector.py  the thread that owns the connection and runs each transaction
 rows.py       tasks to rows and back, and the writes of single tasks
+ticks.py      the ticks of schedules, stored with their tasks
 schema.py     the numbered migrations in ../sql/sqlite/
 """
 

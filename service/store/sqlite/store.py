@@ -28,12 +28,13 @@ from typing import Any
 from ...errors import StoreError
 from ...settings import Settings
 from ...task import Status, Task, new_id
-from ..base import Claimed, Lease, QueueStats
+from ..base import TICK_MEMORY, Claimed, Lease, QueueStats
 from ..groupcommit import GroupCommit
 from ..views import Count, Failed, Instance, Minute
 from . import claims, owners, reads, rows, views
 from .connector import Connector, database_path, is_global
 from .rows import QUERIES
+from .ticks import ScheduleTicks
 
 log = logging.getLogger("service.store")
 
@@ -53,7 +54,7 @@ class Work:
     operation: Operation | None = None
 
 
-class SQLiteStore:
+class SQLiteStore(ScheduleTicks):
     durable = True
 
     def __init__(self, settings: Settings) -> None:
@@ -228,6 +229,7 @@ class SQLiteStore:
             now = time.time()
             connection.execute(QUERIES["purge_finished"], (now - self._ttl,))
             connection.execute(QUERIES["forget_old_owners"], (now - OWNER_MEMORY,))
+            connection.execute(QUERIES["forget_old_ticks"], (now - TICK_MEMORY,))
 
         await self._submit(upkeep)
         await self._db.checkpoint()

@@ -241,3 +241,29 @@ SET status = 'queued', run_at = now(), attempts = 0, result = NULL, error = NULL
     started_at = NULL, finished_at = NULL, owner = NULL
 WHERE finished_at IS NOT NULL AND type = $4 AND status = 'failed'
   AND id >= $1 AND id < $2 AND id <= $3;
+-- name: now
+SELECT extract(epoch FROM now())::float8;
+
+-- name: last_ticks
+SELECT n.schedule, extract(epoch FROM t.due_at)::float8 AS due, t.task_id
+FROM unnest($1::text[]) AS n(schedule)
+CROSS JOIN LATERAL (
+    SELECT due_at, task_id FROM schedule_ticks s
+    WHERE s.schedule = n.schedule
+    ORDER BY due_at DESC
+    LIMIT 1
+) t;
+
+-- name: insert_ticks
+-- Due times are the callers' (computed from now() of last_ticks), to the microsecond.
+INSERT INTO schedule_ticks (schedule, due_at, task_id)
+SELECT n.schedule, to_timestamp(n.due), n.task_id
+FROM unnest($1::text[], $2::float8[], $3::text[]) AS n(schedule, due, task_id)
+ON CONFLICT DO NOTHING
+RETURNING task_id;
+
+-- name: forget_old_ticks
+-- Old ticks, but never a schedule's latest: the next tick is counted from it.
+DELETE FROM schedule_ticks s
+WHERE s.due_at < now() - make_interval(secs => $1)
+  AND EXISTS (SELECT FROM schedule_ticks t WHERE t.schedule = s.schedule AND t.due_at > s.due_at);

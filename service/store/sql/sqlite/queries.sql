@@ -181,3 +181,15 @@ SET status = 'queued', run_at = :now, attempts = 0, result = NULL, error = NULL,
     started_at = NULL, finished_at = NULL, owner = NULL
 WHERE finished_at IS NOT NULL AND type = :type AND status = 'failed'
   AND id >= :low AND id < :high AND id <= :upto;
+-- name: last_tick
+SELECT due_at, task_id FROM schedule_ticks WHERE schedule = ? ORDER BY due_at DESC LIMIT 1;
+
+-- name: insert_tick
+INSERT INTO schedule_ticks (schedule, due_at, task_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING;
+
+-- name: forget_old_ticks
+-- Old ticks, but never a schedule's latest: the next tick is counted from it.
+DELETE FROM schedule_ticks
+WHERE due_at < ?
+  AND due_at < (SELECT max(t.due_at) FROM schedule_ticks t
+                WHERE t.schedule = schedule_ticks.schedule);
