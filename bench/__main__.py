@@ -40,6 +40,7 @@ GROUPS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("httpx", "asyncpg", "pgqueuer", "tqdm"),
         ("wrk",),
     ),
+    "dashboard": ("dashboard pages on 1,000,000 finished tasks", ("httpx", "asyncpg"), ()),
 }
 INSTALL = {
     "wrk": "apt-get install wrk",

@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException, RequestTimeout
 from .api import api, json_response
 from .auth import TokenGuard
 from .core import TaskService
+from .dashboard import dashboard
 from .docs import ApiDocs
 from .errors import RequestError, ServiceError
 from .intake import ASGIApp, Intake, body_timeout
@@ -44,8 +45,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     service = TaskService(settings)
     app.extensions["task_service"] = service
     app.register_blueprint(api)
+    app.register_blueprint(dashboard)
     docs = ApiDocs(app)
     guard = TokenGuard(SilentAfterCut(app.asgi_app))
+    app.extensions["token_guard"] = guard
     app.asgi_app = guard  # type: ignore[method-assign]
     serve_metrics(app, service.metrics)
     app.asgi_app = Intake(app.asgi_app, service, guard.check)  # type: ignore[method-assign]

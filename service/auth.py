@@ -3,6 +3,8 @@
 When either is set, every request but `/health` and `/ready` needs `Authorization: Bearer
 <token>`: a write token for the methods that change something (POST, PUT, PATCH, DELETE), a
 read or a write token for the others. This sits in front of intake too, on raw ASGI.
+The dashboard (`/dashboard/...`) checks the same tokens itself, from a header or from its
+login cookie, so that a browser is sent to its login form instead of a 401.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Iterable
+from typing import Literal
 
 from hypercorn.typing import ASGIReceiveCallable as Receive
 from hypercorn.typing import ASGISendCallable as Send
@@ -22,8 +25,11 @@ from .settings import Settings
 log = logging.getLogger("service")
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
+DASHBOARD = "/dashboard"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CHALLENGE = 'Bearer realm="service"'
+
+Role = Literal["write", "read"]
 
 
 class Tokens:
@@ -40,6 +46,12 @@ class Tokens:
     @property
     def required(self) -> bool:
         return bool(self.write or self.read)
+
+    def role(self, token: bytes) -> Role | None:
+        """What the token may do: write, read, or nothing (None) when it is not known."""
+        if matches(token, self.write):
+            return "write"
+        return "read" if matches(token, self.read) else None
 
     def check(self, method: str, authorization: bytes) -> None:
         """Raise the 401 or 403 that a request with this Authorization header deserves."""
@@ -87,12 +99,18 @@ class TokenGuard:
 
     def check(self, scope: HTTPScope) -> None:
         """Raise the 401 or 403 this request deserves; return if it may go on."""
-        if self.tokens.required and scope["path"] not in OPEN_PATHS:
+        if self.tokens.required and guarded(scope["path"]):
             authorization = b""
             for name, value in scope["headers"]:
                 if name == b"authorization":
                     authorization = value
             self.tokens.check(scope["method"], authorization)
+
+
+def guarded(path: str) -> bool:
+    """Whether the guard checks the path: the dashboard checks its own."""
+    dashboard = path == DASHBOARD or path.startswith(DASHBOARD + "/")
+    return not dashboard and path not in OPEN_PATHS
 
 
 def bearer(authorization: bytes) -> bytes | None:

@@ -12,7 +12,7 @@ from .handlers import Registry
 from .idempotency import KeyTurns, check_same_request, fingerprint
 from .metrics import Metrics
 from .options import Options
-from .reads import TaskReads, not_found, read
+from .reads import TaskReads, not_found, read, write
 from .schedules import Scheduler
 from .settings import Settings, redacted
 from .slots import exit_if_stuck
@@ -221,10 +221,7 @@ class TaskService:
     async def cancel(self, task_id: str) -> Task:
         """Cancel a queued task, whichever process accepted it; a cancelled task never starts."""
         self._check_accepting()
-        try:
-            task = await self.store.cancel(task_id)
-        except StoreError as error:
-            raise RequestError(503, "store_unavailable", "the task store cannot write") from error
+        task = await write(self.store.cancel(task_id))
         if task is None:
             raise not_found(task_id)
         if task.status != "cancelled":
@@ -242,20 +239,23 @@ class TaskService:
         found = await self.reads.get(task_id)
         if found is None:
             raise not_found(task_id)
-        if found.status not in RETRYABLE:
-            message = (
-                f"task {task_id} is {found.status}; only a failed or cancelled task can be retried"
-            )
+        if (status := found.status) not in RETRYABLE:
+            message = f"task {task_id} is {status}; only a failed or cancelled task can be retried"
             raise RequestError(409, "not_retryable", message)
-        try:
-            task = await self.store.retry(task_id)
-        except StoreError as error:
-            raise RequestError(503, "store_unavailable", "the task store cannot write") from error
+        task = await write(self.store.retry(task_id))
         if task is None:  # forgotten in between
             raise not_found(task_id)
         self._unfinished += 1
         self.pool.dispatcher.wake()
         return task
+
+    async def retry_failed(self, type: str | None, prefix: str, upto: str) -> int:
+        """Queue again every failed task of this type and id prefix, up to the id `upto`."""
+        self._check_accepting()
+        retried = await write(self.store.retry_failed(type=type, prefix=prefix, upto=upto))
+        self._unfinished += retried
+        self.pool.dispatcher.wake()
+        return retried
 
     def _check_room(self, count: int) -> None:
         unfinished = self._unfinished - (self.pool.ended - self._ended_at_count)

@@ -25,6 +25,7 @@ from . import jsoncodec
 from .schemas import Accepted, AcceptedMany, ErrorBody, IdempotencyHeader, IntakeQuery
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
+HTML_ROUTES = "dashboard."
 REASONS = {
     200: "OK",
     202: "Accepted: stored, and run in the background",
@@ -128,6 +129,9 @@ class ApiDocs:
             security=[{"bearer": []}],
         )
         hide(app.send_static_file.__func__)  # type: ignore[attr-defined]
+        for endpoint, view in app.view_functions.items():
+            if endpoint.startswith(HTML_ROUTES):  # pages for people, not the API
+                hide(getattr(view, "__func__", view))
         app.extensions["api_docs"] = self
         self.document = b"{}"
         app.register_blueprint(intake_docs)

@@ -64,5 +64,12 @@ async def read(query: Awaitable[T]) -> T:
         raise RequestError(503, "store_unavailable", "the task store cannot be read") from error
 
 
+async def write(query: Awaitable[T]) -> T:
+    try:
+        return await query
+    except StoreError as error:
+        raise RequestError(503, "store_unavailable", "the task store cannot write") from error
+
+
 def not_found(task_id: str) -> RequestError:
     return RequestError(404, "not_found", f"no task with id {task_id!r}")

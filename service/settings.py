@@ -15,6 +15,7 @@ DEFAULT_STORE = "sqlite:///tasks.db"
 
 T = TypeVar("T", int, float)
 LOG_FORMATS = ("text", "json")
+DASHBOARD_PAYLOADS = ("show", "hide")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Settings:
     write_tokens: tuple[str, ...] = ()
     read_tokens: tuple[str, ...] = ()
     log_format: str = "text"
+    dashboard_payloads: str = "show"
     schedule_interval: float = 1.0
 
     @classmethod
@@ -68,6 +70,7 @@ class Settings:
             write_tokens=read.names("WRITE_TOKENS"),
             read_tokens=read.names("READ_TOKENS"),
             log_format=read.choice("LOG_FORMAT", LOG_FORMATS),
+            dashboard_payloads=read.choice("DASHBOARD_PAYLOADS", DASHBOARD_PAYLOADS),
             schedule_interval=read.number(float, "SCHEDULE_INTERVAL", 1.0, minimum=0.01),
         )
 

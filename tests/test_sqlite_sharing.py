@@ -73,7 +73,11 @@ async def test_a_dead_pid_counts_on_this_host_only(
     store = await opener()
     task = Task(type="echo", payload=1)
     await store.add([task])
-    execute(path, "INSERT INTO owners VALUES ('ghost', ?, ?, ?)", (host, NO_SUCH_PID, 1e12))
+    execute(
+        path,
+        "INSERT INTO owners (id, host, pid, expires_at) VALUES ('ghost', ?, ?, ?)",
+        (host, NO_SUCH_PID, 1e12),
+    )
     execute(path, "UPDATE tasks SET status = 'running', owner = 'ghost', attempts = 1")
     assert await store.take_over() == (1 if at_once else 0)
     if not at_once:  # a pid on another host says nothing: only its lease does

@@ -23,6 +23,7 @@ from typing import Protocol
 from ..errors import ConfigError
 from ..settings import Settings
 from ..task import Status, Task
+from .views import Count, Failed, Instance, Minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,25 @@ class Store(Protocol):
 
     async def stats(self) -> QueueStats:
         """Counts of queued and running tasks, and the oldest due task's wait."""
+
+    async def count_tasks(self) -> list[Count]:
+        """Tasks by type and status, of every process (statuses with none left out)."""
+
+    async def throughput(self, minutes: int) -> list[Minute]:
+        """Tasks done and failed in each of the last `minutes` minutes (empty ones left out)."""
+
+    async def instances(self) -> list[Instance]:
+        """The processes that hold a lease on the store, with their tasks in flight."""
+
+    async def count_failed(self, *, type: str | None = None, prefix: str = "") -> Failed:
+        """The failed tasks of this type (any, if None) whose id starts with `prefix`."""
+
+    async def retry_failed(self, *, type: str | None, prefix: str, upto: str) -> int:
+        """`retry` every failed task that `count_failed` matches, up to the id `upto`.
+
+        Fenced on the status: a task no longer failed when the write comes is left alone.
+        Returns how many were queued again.
+        """
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         """The task stored under this type and idempotency key, or None."""

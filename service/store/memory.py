@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
+import socket
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from copy import copy
@@ -18,6 +20,7 @@ from operator import attrgetter
 from ..settings import Settings
 from ..task import Status, Task, new_id
 from .base import TICK_MEMORY, Claimed, Lease, QueueStats, Tick, Ticks
+from .views import Count, Failed, Instance, Minute, matching_failed, per_minute
 
 DueEntry = tuple[int, int, str]
 """(-priority, seq, id) of a queued task that is due."""
@@ -31,6 +34,8 @@ class MemoryStore:
 
     def __init__(self, settings: Settings) -> None:
         self.owner = new_id()
+        self._started_at = time.time()
+        self._concurrency = settings.concurrency
         self._ttl = settings.result_ttl
         self._max_finished = settings.result_max
         self._tasks: dict[str, Task] = {}
@@ -110,11 +115,14 @@ class MemoryStore:
         if task.status in ("failed", "cancelled"):
             with suppress(ValueError):
                 self._finished.remove(task)  # rare, and at most result_max long
-            task.status, task.run_at, task.attempts = "queued", time.time(), 0
-            task.result = task.error = task.started_at = task.finished_at = None
-            self._unfinished[task.id] = task
-            self._queue(task)
+            self._requeue(task)
         return copy(task)
+
+    def _requeue(self, task: Task) -> None:
+        task.status, task.run_at, task.attempts = "queued", time.time(), 0
+        task.result = task.error = task.started_at = task.finished_at = None
+        self._unfinished[task.id] = task
+        self._queue(task)
 
     async def stats(self) -> QueueStats:
         now = time.time()
@@ -129,6 +137,31 @@ class MemoryStore:
                 due += 1
                 oldest = min(oldest, max(task.run_at, task.created_at))
         return QueueStats(due, delayed, running, max(now - oldest, 0.0))
+
+    async def count_tasks(self) -> list[Count]:
+        counted = Counter((task.type, task.status) for task in self._tasks.values())
+        return [Count(type, status, count) for (type, status), count in counted.items()]
+
+    async def throughput(self, minutes: int) -> list[Minute]:
+        return per_minute(self._finished, time.time() - minutes * 60)
+
+    async def instances(self) -> list[Instance]:
+        running = sum(task.status == "running" for task in self._unfinished.values())
+        host, pid = socket.gethostname(), os.getpid()
+        return [Instance(self.owner, host, pid, self._started_at, None, self._concurrency, running)]
+
+    async def count_failed(self, *, type: str | None = None, prefix: str = "") -> Failed:
+        found = [task.id for task in matching_failed(self._finished, type, prefix)]
+        return Failed(len(found), max(found, default=None))
+
+    async def retry_failed(self, *, type: str | None, prefix: str, upto: str) -> int:
+        found = {
+            task.id for task in matching_failed(self._finished, type, prefix) if task.id <= upto
+        }
+        self._finished = deque(task for task in self._finished if task.id not in found)
+        for task_id in found:
+            self._requeue(self._tasks[task_id])
+        return len(found)
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         found = self._keys.get((type, idempotency_key))

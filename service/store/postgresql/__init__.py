@@ -8,6 +8,8 @@ listener.py    LISTEN for new work, and come back after losing the connection
 rows.py        tasks to query arguments and back
 ticks.py       the ticks of schedules, stored with their tasks
 schema.py      the numbered migrations in ../sql/postgresql/
+views.py       what the dashboard reads: counts, throughput, instances
+upkeep.py      forgetting expired tasks and long-gone owners
 """
 
 from .connection import Connector, is_global

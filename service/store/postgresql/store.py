@@ -23,14 +23,16 @@ from typing import Any
 from ...errors import StoreError
 from ...settings import Settings
 from ...task import Status, Task, new_id
-from ..base import TICK_MEMORY, Claimed, Lease, QueueStats
+from ..base import Claimed, Lease, QueueStats
 from ..groupcommit import GroupCommit
-from . import reads, rows
+from ..views import Count, Failed, Instance, Minute
+from . import reads, rows, views
 from .connection import Connection, Connector, is_global
 from .listener import Listener
 from .rows import QUERIES
 from .schema import migrate
 from .ticks import ScheduleTicks
+from .upkeep import upkeep
 from .writes import Batch, Operation, Work, states_to_write, write
 
 log = logging.getLogger("service.store")
@@ -38,11 +40,6 @@ log = logging.getLogger("service.store")
 RECORD_DELAY = 0.05
 CLOSE_RETRY = 3.0
 """Seconds `close` keeps retrying task states that a failing database would not take."""
-OWNER_MEMORY = 3600.0
-"""Seconds an owner whose lease ran out is remembered, if it holds no running task."""
-PURGE_CHUNK = 1000
-PURGE_CHUNKS = 10
-"""At most PURGE_CHUNK * PURGE_CHUNKS finished tasks are forgotten per `maintain`."""
 
 
 class PostgreSQLStore(ScheduleTicks):
@@ -53,6 +50,7 @@ class PostgreSQLStore(ScheduleTicks):
         self.fenced = 0
         """Recorded states that the fence stopped: attempts whose claim was lost."""
         self._lease = settings.lease_timeout
+        self._concurrency = settings.concurrency
         self._ttl = settings.result_ttl
         self._listen = settings.listen
         self._host = socket.gethostname()
@@ -145,6 +143,24 @@ class PostgreSQLStore(ScheduleTicks):
         found: QueueStats = await self._db.pooled(reads.queue_stats)
         return found
 
+    async def count_tasks(self) -> list[Count]:
+        return await self._db.pooled(views.count_tasks)
+
+    async def throughput(self, minutes: int) -> list[Minute]:
+        return await self._db.pooled(partial(views.throughput, minutes=minutes))
+
+    async def instances(self) -> list[Instance]:
+        return await self._db.pooled(views.instances)
+
+    async def count_failed(self, *, type: str | None = None, prefix: str = "") -> Failed:
+        await self._written()
+        return await self._db.pooled(partial(views.count_failed, type=type, prefix=prefix))
+
+    async def retry_failed(self, *, type: str | None, prefix: str, upto: str) -> int:
+        retry = partial(views.retry_failed, type=type, prefix=prefix, upto=upto)
+        retried: int = await self._submit(retry)
+        return retried
+
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         query = QUERIES["select_by_key"]
         row = await self._db.pooled(lambda c: c.fetchrow(query, type, idempotency_key))
@@ -200,9 +216,7 @@ class PostgreSQLStore(ScheduleTicks):
                 if await connection.fetchval(QUERIES["renew_lease"], owner, self._lease):
                     return None, await connection.fetchval(QUERIES["count_peers"], owner)
                 fresh = new_id()
-                await connection.execute(
-                    QUERIES["add_owner"], fresh, self._host, os.getpid(), self._lease
-                )
+                await self._add_owner(connection, fresh)
                 return fresh, await connection.fetchval(QUERIES["count_peers"], fresh)
 
         fresh, peers = await self._db.pooled(renew)
@@ -225,15 +239,7 @@ class PostgreSQLStore(ScheduleTicks):
         return count
 
     async def maintain(self) -> None:
-        async def upkeep(connection: Connection) -> None:
-            for _ in range(PURGE_CHUNKS):
-                done = await connection.execute(QUERIES["purge_finished"], self._ttl, PURGE_CHUNK)
-                if int(done.rsplit(" ", 1)[1]) < PURGE_CHUNK:
-                    break
-            await connection.execute(QUERIES["forget_old_owners"], OWNER_MEMORY)
-            await connection.execute(QUERIES["forget_old_ticks"], TICK_MEMORY)
-
-        await self._db.pooled(upkeep)
+        await self._db.pooled(partial(upkeep, ttl=self._ttl))
 
     async def _written(self) -> None:
         """Commit this process's recorded states before a read that filters or counts by
@@ -252,8 +258,12 @@ class PostgreSQLStore(ScheduleTicks):
 
     async def _start(self, connection: Connection) -> None:
         await migrate(connection)
+        await self._add_owner(connection, self.owner)
+
+    async def _add_owner(self, connection: Connection, owner: str) -> None:
+        add = QUERIES["add_owner"]
         await connection.execute(
-            QUERIES["add_owner"], self.owner, self._host, os.getpid(), self._lease
+            add, owner, self._host, os.getpid(), self._lease, self._concurrency
         )
 
     async def _commit(self, works: Sequence[Work], tasks: Sequence[Task]) -> list[Any]:

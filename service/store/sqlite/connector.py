@@ -83,6 +83,14 @@ class Connector:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._transaction, body)
 
+    async def read(self, body: Body[T]) -> T:
+        """`body` in one read transaction beside the writer, on the checkpoints' connection:
+        a long read (a count over every finished task) holds up no commit."""
+        if self._checkpointer is None:
+            raise StoreError(f"{self.path}: the task database is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._checkpointer, self._read, body)
+
     async def checkpoint(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._checkpointer, self._checkpoint)
@@ -171,6 +179,19 @@ class Connector:
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return connection
+
+    def _read(self, body: Body[T]) -> T:
+        connection = self._checkpoint_connection
+        if connection is None:
+            raise StoreError(f"{self.path}: the task database is not open")
+        try:
+            connection.execute("BEGIN")
+            try:
+                return body(connection)
+            finally:
+                connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise StoreError(f"{self.path}: {error}") from error
 
     def _checkpoint(self) -> None:
         if self._checkpoint_connection is None:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 from .rows import QUERIES
 
 
-def register(connection: sqlite3.Connection, owner: str, host: str, expires: float) -> None:
-    connection.execute(QUERIES["register"], (owner, host, os.getpid(), expires))
+def register(
+    connection: sqlite3.Connection, owner: str, host: str, lease: float, concurrency: int
+) -> None:
+    now = time.time()
+    connection.execute(
+        QUERIES["register"], (owner, host, os.getpid(), now + lease, now, concurrency)
+    )
 
 
 def renew(connection: sqlite3.Connection, owner: str, now: float, lease: float) -> bool:

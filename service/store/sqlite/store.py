@@ -30,7 +30,8 @@ from ...settings import Settings
 from ...task import Status, Task, new_id
 from ..base import TICK_MEMORY, Claimed, Lease, QueueStats
 from ..groupcommit import GroupCommit
-from . import owners, reads, rows
+from ..views import Count, Failed, Instance, Minute
+from . import claims, owners, reads, rows, views
 from .connector import Connector, database_path, is_global
 from .rows import QUERIES
 from .ticks import ScheduleTicks
@@ -62,6 +63,7 @@ class SQLiteStore(ScheduleTicks):
         self.fenced = 0
         """Ends of attempts the fence stopped: their claims had been taken over."""
         self._lease = settings.lease_timeout
+        self._concurrency = settings.concurrency
         self._ttl = settings.result_ttl
         self._host = socket.gethostname()
         self._db = Connector(self.path)
@@ -144,25 +146,28 @@ class SQLiteStore(ScheduleTicks):
         found: QueueStats = await self._submit(reads.queue_stats)
         return found
 
+    async def count_tasks(self) -> list[Count]:
+        return await self._db.read(views.count_tasks)
+
+    async def throughput(self, minutes: int) -> list[Minute]:
+        return await self._db.read(partial(views.throughput, minutes=minutes))
+
+    async def instances(self) -> list[Instance]:
+        return await self._db.read(views.instances)
+
+    async def count_failed(self, *, type: str | None = None, prefix: str = "") -> Failed:
+        return await self._db.read(partial(views.count_failed, type=type, prefix=prefix))
+
+    async def retry_failed(self, *, type: str | None, prefix: str, upto: str) -> int:
+        retry = partial(views.retry_failed, type=type, prefix=prefix, upto=upto)
+        retried: int = await self._submit(retry)
+        return retried
+
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         return await self._select("select_by_key", (type, idempotency_key))
 
     async def claim(self, limit: int) -> Claimed:
-        owner = self.owner
-
-        def claim(connection: sqlite3.Connection) -> Claimed:
-            now = time.time()
-            if limit <= 0 or not self._renew(connection, owner, now):
-                return Claimed()
-            parameters = {"owner": owner, "now": now, "limit": limit}
-            found = connection.execute(QUERIES["claim"], parameters).fetchall()
-            found.sort(key=lambda row: (-row["priority"], row["seq"]))
-            next_due = None
-            if len(found) < limit:
-                due = connection.execute(QUERIES["next_due"], (now,)).fetchone()[0]
-                next_due = None if due is None else max(due - now, 0.0)
-            return Claimed([rows.to_task(row) for row in found], next_due)
-
+        claim = partial(claims.claim, owner=self.owner, limit=limit, lease=self._lease)
         claimed: Claimed = await self._submit(claim)
         return claimed
 
@@ -289,7 +294,7 @@ class SQLiteStore(ScheduleTicks):
         return fenced
 
     def _register(self, connection: sqlite3.Connection) -> None:
-        owners.register(connection, self.owner, self._host, time.time() + self._lease)
+        owners.register(connection, self.owner, self._host, self._lease, self._concurrency)
 
     def _renew(self, connection: sqlite3.Connection, owner: str, now: float) -> bool:
         return owners.renew(connection, owner, now, self._lease)

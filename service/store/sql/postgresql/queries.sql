@@ -96,8 +96,8 @@ FROM orphans WHERE t.seq = orphans.seq
 RETURNING t.id;
 
 -- name: add_owner
-INSERT INTO owners (id, host, pid, expires_at)
-VALUES ($1, $2, $3, now() + make_interval(secs => $4));
+INSERT INTO owners (id, host, pid, expires_at, concurrency)
+VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5);
 
 -- name: renew_lease
 UPDATE owners SET expires_at = now() + make_interval(secs => $2)
@@ -194,6 +194,53 @@ SELECT
         SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at <= now()
     )), 0)::float8 AS oldest_due_age;
 
+-- name: count_tasks
+-- Finished tasks from the index tasks_finished_by_type (an index-only scan once vacuum has
+-- run); queued and running ones from their partial indexes.
+SELECT type, status, count(*) AS count FROM tasks
+WHERE finished_at IS NOT NULL GROUP BY type, status
+UNION ALL
+SELECT type, 'queued', count(*) FROM tasks WHERE status = 'queued' GROUP BY type
+UNION ALL
+SELECT type, 'running', count(*) FROM tasks WHERE status = 'running' GROUP BY type;
+
+-- name: throughput
+-- $1 minutes back from now(), from the index tasks_finished_at (finished_at, status).
+SELECT (floor(extract(epoch FROM finished_at) / 60) * 60)::float8 AS minute,
+       count(*) FILTER (WHERE status = 'done') AS done,
+       count(*) FILTER (WHERE status = 'failed') AS failed
+FROM tasks
+WHERE finished_at IS NOT NULL AND finished_at >= now() - make_interval(mins => $1)
+GROUP BY 1 ORDER BY 1;
+
+-- name: instances
+SELECT o.id, o.host, o.pid, extract(epoch FROM o.started_at)::float8 AS started_at,
+       extract(epoch FROM o.expires_at - now())::float8 AS lease_left, o.concurrency,
+       (SELECT count(*) FROM tasks t WHERE t.status = 'running' AND t.owner = o.id) AS running
+FROM owners o ORDER BY o.started_at, o.id;
+
+-- name: count_failed
+-- Failed tasks whose id is in [$1, $2): the range of an id prefix.
+SELECT count(*) AS count, max(id) AS newest FROM tasks
+WHERE finished_at IS NOT NULL AND status = 'failed' AND id >= $1 AND id < $2;
+
+-- name: count_failed_of_type
+SELECT count(*) AS count, max(id) AS newest FROM tasks
+WHERE finished_at IS NOT NULL AND type = $3 AND status = 'failed' AND id >= $1 AND id < $2;
+
+-- name: retry_failed
+-- Up to the id $3; fenced on the status.
+UPDATE tasks
+SET status = 'queued', run_at = now(), attempts = 0, result = NULL, error = NULL,
+    started_at = NULL, finished_at = NULL, owner = NULL
+WHERE finished_at IS NOT NULL AND status = 'failed' AND id >= $1 AND id < $2 AND id <= $3;
+
+-- name: retry_failed_of_type
+UPDATE tasks
+SET status = 'queued', run_at = now(), attempts = 0, result = NULL, error = NULL,
+    started_at = NULL, finished_at = NULL, owner = NULL
+WHERE finished_at IS NOT NULL AND type = $4 AND status = 'failed'
+  AND id >= $1 AND id < $2 AND id <= $3;
 -- name: now
 SELECT extract(epoch FROM now())::float8;
 

@@ -46,7 +46,8 @@ WHERE status = 'running'
   AND (owner IS NULL OR owner NOT IN (SELECT id FROM owners WHERE expires_at >= ?));
 
 -- name: register
-INSERT INTO owners (id, host, pid, expires_at) VALUES (?, ?, ?, ?);
+INSERT INTO owners (id, host, pid, expires_at, started_at, concurrency)
+VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: renew_lease
 UPDATE owners SET expires_at = ? WHERE id = ? AND expires_at >= ?;
@@ -135,6 +136,51 @@ SELECT
     (SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > 0 AND run_at <= :now)
         AS oldest_run_at;
 
+-- name: count_tasks
+-- Finished tasks from the covering index tasks_finished_by_type; queued and running ones
+-- from their partial indexes. No statement reads the table's rows of finished tasks.
+SELECT type, status, count(*) AS count FROM tasks
+WHERE finished_at IS NOT NULL GROUP BY type, status
+UNION ALL
+SELECT type, 'queued', count(*) FROM tasks WHERE status = 'queued' GROUP BY type
+UNION ALL
+SELECT type, 'running', count(*) FROM tasks WHERE status = 'running' GROUP BY type;
+
+-- name: throughput
+-- From the covering index tasks_finished (finished_at, status).
+SELECT CAST(finished_at / 60 AS INTEGER) * 60 AS minute,
+       sum(status = 'done') AS done, sum(status = 'failed') AS failed
+FROM tasks WHERE finished_at IS NOT NULL AND finished_at >= :since
+GROUP BY minute ORDER BY minute;
+
+-- name: instances
+SELECT o.id, o.host, o.pid, o.started_at, o.expires_at - :now AS lease_left, o.concurrency,
+       (SELECT count(*) FROM tasks t WHERE t.status = 'running' AND t.owner = o.id) AS running
+FROM owners o ORDER BY o.started_at, o.id;
+
+-- name: count_failed
+-- Failed tasks whose id is in [low, high): the range of an id prefix.
+SELECT count(*) AS count, max(id) AS newest FROM tasks
+WHERE finished_at IS NOT NULL AND status = 'failed' AND id >= :low AND id < :high;
+
+-- name: count_failed_of_type
+SELECT count(*) AS count, max(id) AS newest FROM tasks
+WHERE finished_at IS NOT NULL AND type = :type AND status = 'failed'
+  AND id >= :low AND id < :high;
+
+-- name: retry_failed
+UPDATE tasks
+SET status = 'queued', run_at = :now, attempts = 0, result = NULL, error = NULL,
+    started_at = NULL, finished_at = NULL, owner = NULL
+WHERE finished_at IS NOT NULL AND status = 'failed' AND id >= :low AND id < :high
+  AND id <= :upto;
+
+-- name: retry_failed_of_type
+UPDATE tasks
+SET status = 'queued', run_at = :now, attempts = 0, result = NULL, error = NULL,
+    started_at = NULL, finished_at = NULL, owner = NULL
+WHERE finished_at IS NOT NULL AND type = :type AND status = 'failed'
+  AND id >= :low AND id < :high AND id <= :upto;
 -- name: last_tick
 SELECT due_at, task_id FROM schedule_ticks WHERE schedule = ? ORDER BY due_at DESC LIMIT 1;
 
