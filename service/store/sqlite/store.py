@@ -146,15 +146,17 @@ class SQLiteStore:
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         return await self._select("select_by_key", (type, idempotency_key))
 
-    async def claim(self, limit: int) -> Claimed:
+    async def claim(
+        self, limit: int, *, only: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> Claimed:
         owner = self.owner
+        query, parameters = rows.claim_query(owner, limit, only, skip)
 
         def claim(connection: sqlite3.Connection) -> Claimed:
             now = time.time()
             if limit <= 0 or not self._renew(connection, owner, now):
                 return Claimed()
-            parameters = {"owner": owner, "now": now, "limit": limit}
-            found = connection.execute(QUERIES["claim"], parameters).fetchall()
+            found = connection.execute(query, {**parameters, "now": now}).fetchall()
             found.sort(key=lambda row: (-row["priority"], row["seq"]))
             next_due = None
             if len(found) < limit:
