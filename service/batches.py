@@ -97,6 +97,7 @@ class Collector:
         self._room: dict[str, int | None] = dict.fromkeys(specs)
         """Tasks a filling batch still has room for; None while the collector is not filling."""
         self._empty = dict.fromkeys(specs, False)
+        self._needs_worker = dict.fromkeys(specs, False)
         self._failing = False
         self.batched: set[str] = set()
         """Ids of the held tasks that are in batches: filling, waiting for their worker, running."""
@@ -121,11 +122,14 @@ class Collector:
         """Held tasks that need no worker of their own: a batch takes one, whatever its size."""
         return len(self.batched) - self.units
 
-    def wake(self) -> None:
-        """Workers came free or work may have come: collectors not filling look again."""
+    def wake(self, work: bool = True) -> None:
+        """Workers came free, and work may have come (else `work` is False): the collectors
+        that wait for what came look again; a filling one waits for its batch to fill."""
         for type, event in self._events.items():
-            self._empty[type] = False
-            if self._room[type] is None or self.hurry:
+            if work:
+                self._empty[type] = False
+            filling = self._room[type] is not None
+            if self.hurry or (not filling and (work or self._needs_worker[type])):
                 event.set()
 
     def arrived(self, tasks: list[Task]) -> None:
@@ -154,7 +158,8 @@ class Collector:
                 await _nap(event, wait)
             event.clear()
             claiming = pool.dispatcher.claiming
-            if not claiming or not pool.promise(1):
+            self._needs_worker[type] = claiming and not pool.promise(1)
+            if not claiming or self._needs_worker[type]:
                 wait = None if claiming else pool.settings.poll_interval
                 continue
             try:

@@ -35,8 +35,8 @@ class Dispatcher:
         self._start = start
         self._poll = poll_interval
         self._skip = skip
-        self.on_wake: list[Callable[[], None]] = []
-        """Called at every `wake`, as well."""
+        self.on_wake: list[Callable[[bool], None]] = []
+        """Called at every `wake`, as well, with its `work`."""
         self._wake = asyncio.Event()
         self.claiming = True
         """False while the process takes no new work (draining, alongside other processes)."""
@@ -44,11 +44,12 @@ class Dispatcher:
         """The last claim found fewer due tasks than idle workers, and nothing woke it since."""
         self._failing = False
 
-    def wake(self) -> None:
+    def wake(self, work: bool = True) -> None:
+        """Claim again: workers came free, and new work may have come (else `work` is False)."""
         self.empty = False
         self._wake.set()
         for wake in self.on_wake:
-            wake()
+            wake(work)
 
     async def run(self) -> None:
         wait: float | None = 0.0

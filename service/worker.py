@@ -259,7 +259,7 @@ class WorkerPool:
         self._finished_recently += 1
         self.ended += task.finished
         self.store.record(task)
-        self.dispatcher.wake()
+        self.dispatcher.wake(work=False)
         if task.finished and task.claim is not None:
             for call in self.on_end:
                 call(task)
