@@ -128,8 +128,10 @@ class Collector:
         for type, event in self._events.items():
             if work:
                 self._empty[type] = False
-            filling = self._room[type] is not None
-            if self.hurry or (not filling and (work or self._needs_worker[type])):
+            if self._room[type] is not None:  # filling
+                if self.hurry:
+                    event.set()
+            elif work or self._needs_worker[type]:
                 event.set()
 
     def arrived(self, tasks: list[Task]) -> None:
@@ -154,22 +156,25 @@ class Collector:
         pool, event = self._pool, self._events[type]
         wait: float | None = 0.0
         while True:
-            if wait != 0.0:
-                await _nap(event, wait)
+            await _nap(event, wait)
             event.clear()
             claiming = pool.dispatcher.claiming
             self._needs_worker[type] = claiming and not pool.promise(1)
             if not claiming or self._needs_worker[type]:
                 wait = None if claiming else pool.settings.poll_interval
                 continue
+            tasks: list[Task] = []
             try:
                 tasks, wait = await self._fill(type, spec)
             finally:
+                starved = pool.idle() <= 0
                 pool.unpromise(1)
                 self._room[type] = None
             if tasks:
                 self.units += 1
                 pool.enqueue(Batch(tasks))
+            elif starved:  # the dispatcher may be waiting for the worker this kept
+                pool.dispatcher.wake(work=False)
 
     async def _fill(self, type: str, spec: BatchSpec) -> tuple[list[Task], float | None]:
         """Claim a batch; the tasks, and how long to sleep before the next claim if none."""
@@ -211,7 +216,10 @@ class Collector:
 
 
 async def _nap(event: asyncio.Event, seconds: float | None) -> None:
-    """Until the event is set or `seconds` pass (None: no limit)."""
+    """Until the event is set or `seconds` pass (None: no limit); yields to the loop at least."""
+    if seconds == 0.0 or event.is_set():
+        await asyncio.sleep(0)  # a store that answers at once must not starve the loop
+        return
     # Not wait_for: on Python 3.11 it can swallow the cancellation that stops this.
     with suppress(TimeoutError):
         async with asyncio.timeout(seconds):
