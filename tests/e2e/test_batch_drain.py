@@ -52,4 +52,4 @@ def test_sigterm_runs_the_partial_batch_it_holds(tmp_path: Path, store: str) -> 
     if store == "sqlite":
         with closing(sqlite3.connect(database)) as db:
             rows = db.execute("SELECT status, result FROM tasks ORDER BY seq").fetchall()
-        assert rows == [("done", '"ran"')] * PATIENT
+        assert rows == [("done", b'"ran"')] * PATIENT
