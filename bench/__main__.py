@@ -41,6 +41,7 @@ GROUPS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("wrk",),
     ),
     "dashboard": ("dashboard pages on 1,000,000 finished tasks", ("httpx", "asyncpg"), ()),
+    "batches": ("batch handler throughput on SQLite", (), ()),
 }
 INSTALL = {
     "wrk": "apt-get install wrk",
@@ -57,6 +58,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--peer-tasks", type=int, help="tasks in the SAQ/arq comparison")
     parser.add_argument("--scaleout-tasks", type=int, help="tasks in the scale-out drain")
     parser.add_argument("--pgqueuer-seconds", type=float, help="pgqueuer benchmark's timer")
+    parser.add_argument("--batch-tasks", type=int, help="tasks per batch throughput run")
     parser.add_argument(
         "--only", help=f"comma-separated groups to run, of: {', '.join(GROUPS)} (default: all)"
     )
@@ -74,6 +76,7 @@ def configure(args: argparse.Namespace) -> Config:
         peer_tasks=args.peer_tasks or base.peer_tasks,
         scaleout_tasks=args.scaleout_tasks or base.scaleout_tasks,
         pgqueuer_seconds=args.pgqueuer_seconds or base.pgqueuer_seconds,
+        batch_tasks=args.batch_tasks or base.batch_tasks,
     )
 
 

@@ -27,6 +27,8 @@ class Config:
     memory_tasks: int = 100_000
     scaleout_tasks: int = 10_000
     pgqueuer_seconds: float = 10.0
+    batch_tasks: int = 20_000
+    batch_sizes: tuple[int, ...] = (1, 100, 1000)
 
     @classmethod
     def quick(cls) -> Config:
@@ -41,6 +43,7 @@ class Config:
             memory_tasks=20_000,
             scaleout_tasks=2_000,
             pgqueuer_seconds=3.0,
+            batch_tasks=5_000,
         )
 
     def describe(self) -> list[tuple[str, str]]:
@@ -75,5 +78,10 @@ class Config:
                 "scale-out group",
                 f"in-process drain of {self.scaleout_tasks:,} tasks per setup; pgqueuer "
                 f"tools/benchmark.py -d apg -t {self.pgqueuer_seconds:g}",
+            ),
+            (
+                "batch handler group",
+                f"{self.batch_tasks:,} tasks stored first, then drained, at batch sizes "
+                + ", ".join(map(str, self.batch_sizes)),
             ),
         ]

@@ -32,8 +32,7 @@ class TaskService:
         self._given_settings = settings
         self.state = "starting"
         self._key_turns = KeyTurns()
-        self._unfinished = 0
-        """Queued and running tasks in the store, as last counted plus those added since."""
+        self._unfinished = 0  # queued and running in the store: last count, plus added since
         self._reserved = 0
         self._ended_at_count = 0
         self.metrics = Metrics()
@@ -204,13 +203,14 @@ class TaskService:
         self._unfinished += sum(created for _, created in pairs)
         claimed = [task for task, created in pairs if created and task.status == "running"]
         self.pool.push(claimed, sent if claimed else None)
+        self.pool.batches.arrived(pairs)
         if any(created and task.run_at for task, created in pairs):
             self.pool.dispatcher.wake()  # to learn when the delayed task is due
         return pairs
 
     def _start_at_once(self, tasks: list[Task]) -> int:
         """Claim due new tasks for idle workers as they are stored: no claim round trip."""
-        due = [task for task in tasks if not task.run_at]
+        due = [task for task in tasks if not task.run_at and task.type not in self.registry.batches]
         started = self.pool.promise(len(due))
         claim = (self.store.owner, 1)
         for task in due[:started]:

@@ -3,6 +3,7 @@
 It claims as many tasks as there are idle workers, in one call, and again as soon as a
 worker comes free. When the store has fewer due tasks than asked, it sleeps until the next
 one is due, another process hints that work arrived (`wake`), or `poll_interval` passes.
+It never claims the types in `skip`: the batch collector claims those.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ class Dispatcher:
         idle: Callable[[], int],
         start: Callable[[list[Task], float], None],
         poll_interval: float,
+        skip: frozenset[str] = frozenset(),
     ) -> None:
         self._store = store
         self._idle = idle
         self._start = start
         self._poll = poll_interval
+        self._skip = skip
+        self.on_wake: list[Callable[[bool], None]] = []
+        """Called at every `wake`, as well, with its `work`."""
         self._wake = asyncio.Event()
         self.claiming = True
         """False while the process takes no new work (draining, alongside other processes)."""
@@ -39,9 +44,12 @@ class Dispatcher:
         """The last claim found fewer due tasks than idle workers, and nothing woke it since."""
         self._failing = False
 
-    def wake(self) -> None:
+    def wake(self, work: bool = True) -> None:
+        """Claim again: workers came free, and new work may have come (else `work` is False)."""
         self.empty = False
         self._wake.set()
+        for wake in self.on_wake:
+            wake(work)
 
     async def run(self) -> None:
         wait: float | None = 0.0
@@ -63,7 +71,7 @@ class Dispatcher:
         """Claim for `idle` workers; how long to sleep before the next claim (0: at once)."""
         sent = time.monotonic()
         try:
-            claimed = await self._store.claim(idle)
+            claimed = await self._store.claim(idle, skip=self._skip)
         except StoreError as error:
             if not self._failing:
                 log.error("cannot claim tasks: %s", error, extra={"action": "claim"})

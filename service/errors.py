@@ -4,6 +4,7 @@ ServiceError
  ├── ConfigError            a setting or a handler module is wrong: start-up stops
  │    └── DuplicateHandler  two handlers share one name
  ├── StoreError             the store could not read or write (answers 503)
+ ├── BadBatchResult         a batch handler returned what is not one result per task
  └── RequestError           the client's request cannot be accepted (answers status)
 
 `RequestError` carries the HTTP status and a short code; `service.app` turns it into
@@ -27,6 +28,10 @@ class DuplicateHandler(ConfigError):
 
 class StoreError(ServiceError):
     """The task store failed; nothing was acknowledged."""
+
+
+class BadBatchResult(ServiceError):
+    """A batch handler returned neither None nor a list of one result per task: the call fails."""
 
 
 class RequestError(ServiceError):

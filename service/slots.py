@@ -1,6 +1,7 @@
 """Worker slots, and the watchdog that keeps every slot working whatever its handler does.
 
-A slot is one worker coroutine and the task it runs. Once a second at most the watchdog:
+A slot is one worker coroutine and the task it runs, or the tasks of one batch call. Once a
+second at most the watchdog:
 - cancels an attempt that runs past its deadline (SERVICE_TASK_TIMEOUT);
 - gives up on an attempt whose handler ignored that cancellation for STOP_GRACE seconds:
   the attempt fails, the stuck coroutine is left behind (a *stray*, which never writes
@@ -16,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .task import Task
@@ -31,19 +32,20 @@ STOP_GRACE = 1.0
 class Slot:
     number: int
     runner: asyncio.Task[None] | None = None
-    task: Task | None = None
+    tasks: list[Task] = field(default_factory=list)
+    """What it runs: one task, or the tasks of one batch call; none while idle."""
     deadline: float = 0.0
     cancelled_at: float | None = None
     """When the watchdog cancelled the attempt for running past its deadline."""
     abandoned: bool = False
     """Left behind by the watchdog: whatever its handler does now is not recorded."""
 
-    def begin(self, task: Task, timeout: float) -> None:
-        self.task, self.deadline, self.cancelled_at = task, time.monotonic() + timeout, None
+    def begin(self, tasks: list[Task], timeout: float) -> None:
+        self.tasks, self.deadline, self.cancelled_at = tasks, time.monotonic() + timeout, None
 
 
 Work = Callable[[Slot], Coroutine[Any, Any, None]]
-GiveUp = Callable[[Task], None]
+GiveUp = Callable[[list[Task]], None]
 
 
 class Slots:
@@ -70,14 +72,14 @@ class Slots:
                 if slot.runner is not None and slot.runner.done():
                     self._died(slot)
                     self.all[index] = self._start(Slot(slot.number))
-                elif slot.task is None:
+                elif not slot.tasks:
                     continue
                 elif slot.cancelled_at is None and slot.deadline <= now:
                     slot.cancelled_at = now
                     assert slot.runner is not None
                     slot.runner.cancel()
                 elif slot.cancelled_at is not None and now - slot.cancelled_at >= STOP_GRACE:
-                    self._abandon(slot, slot.task)
+                    self._abandon(slot, slot.tasks)
                     self.all[index] = self._start(Slot(slot.number))
 
     async def stop(self) -> None:
@@ -92,8 +94,7 @@ class Slots:
                 slot = runners[runner]
                 slot.abandoned = True
                 self.strays.add(runner)
-                if slot.task is not None:
-                    stuck.append(slot.task)
+                stuck.extend(slot.tasks)
         if stuck:
             log.error(
                 "%d handlers ignored their cancellation at the drain deadline and were left "
@@ -108,18 +109,19 @@ class Slots:
         slot.runner = asyncio.create_task(self._work(slot), name=f"service-worker-{slot.number}")
         return slot
 
-    def _abandon(self, slot: Slot, task: Task) -> None:
+    def _abandon(self, slot: Slot, tasks: list[Task]) -> None:
         slot.abandoned = True
         assert slot.runner is not None
         self.strays.add(slot.runner)
+        ids = ", ".join(task.id for task in tasks)
         log.error(
             "task %s: its handler ignored the cancellation at its deadline; it is left behind "
             "and worker %d starts afresh",
-            task.id,
+            ids,
             slot.number,
-            extra={"action": "abandon", "task_id": task.id},
+            extra={"action": "abandon", "task_id": ids},
         )
-        self._give_up(task)
+        self._give_up(tasks)
 
     def _died(self, slot: Slot) -> None:
         assert slot.runner is not None
@@ -156,3 +158,11 @@ def exit_if_stuck(strays: set[asyncio.Task[None]], after: float = STOP_GRACE) ->
     timer = threading.Timer(after, exit_now)
     timer.daemon = True
     timer.start()
+
+
+def forget_cancellation() -> None:
+    """Take back every cancellation requested of this task, so that it can go on."""
+    current = asyncio.current_task()
+    assert current is not None
+    while current.cancelling():
+        current.uncancel()

@@ -3,6 +3,7 @@
 Every task this process has claimed and not finished is *held*: it is running, or about to
 run on the next free worker. Due tasks wait in the store, not here, so that any process
 sharing the store may take them; the dispatcher claims as many as there are idle workers.
+Tasks of batch types are claimed by the collector (`batches`) instead, a batch to a worker.
 Every end of an attempt is recorded in the store, fenced on the claim.
 """
 
@@ -11,35 +12,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import Any
 
-from . import jsoncodec
+from . import jsoncodec, outcome
+from .batches import Batch, Collector, attempts, split_results
 from .dispatch import Dispatcher
 from .handlers import Registry
 from .metrics import Metrics
+from .outcome import Counts
 from .settings import Settings
-from .slots import Slot, Slots
+from .slots import Slot, Slots, forget_cancellation
 from .store import Store
 from .task import Task
 
 log = logging.getLogger("service.worker")
 
 DRAIN_CHECK = 0.005
-
-
-@dataclass(slots=True)
-class Counts:
-    done: int = 0
-    failed: int = 0
-    retried: int = 0
-    cancelled: int = 0
-    abandoned: int = 0
-    released: int = 0
-    lost: int = 0
-    """Attempts whose claim lapsed while they ran: their results were not kept."""
 
 
 class WorkerPool:
@@ -53,9 +43,12 @@ class WorkerPool:
         self.counts = Counts()
         self.held: dict[str, Task] = {}
         self._promised = 0
-        self._ready: asyncio.Queue[Task] = asyncio.Queue()
+        self._ready: asyncio.Queue[Task | Batch] = asyncio.Queue()
         self.slots = Slots(settings.concurrency, settings.task_timeout, self._work, self._give_up)
-        self.dispatcher = Dispatcher(store, self.idle, self.push, settings.poll_interval)
+        self.batches = Collector(self, registry.batches)
+        self.dispatcher = Dispatcher(
+            store, self.idle, self.push, settings.poll_interval, self.batches.types
+        )
         self._stopping = False
         self._helpers: list[asyncio.Task[None]] = []
         self._finished_recently = 0
@@ -75,7 +68,7 @@ class WorkerPool:
 
     def idle(self) -> int:
         """Workers with nothing to run, nor promised to tasks being stored."""
-        return self.settings.concurrency - len(self.held) - self._promised
+        return self.settings.concurrency - len(self.held) - self._promised + self.batches.discount()
 
     def promise(self, count: int) -> int:
         """Keep up to `count` idle workers for new tasks being stored; how many were kept."""
@@ -94,9 +87,11 @@ class WorkerPool:
 
     def start(self) -> None:
         self.store.listen(self.dispatcher.wake)
+        self.dispatcher.on_wake.append(self.batches.wake)
         self._helpers = [
             asyncio.create_task(self.dispatcher.run(), name="service-dispatcher"),
             asyncio.create_task(self.slots.watch(), name="service-watchdog"),
+            asyncio.create_task(self.batches.run(), name="service-batches"),
         ]
         self.slots.start()
 
@@ -109,6 +104,10 @@ class WorkerPool:
             self.held[task.id] = task
             self._ready.put_nowait(task)
 
+    def enqueue(self, batch: Batch) -> None:
+        """Run a batch of held tasks on the next free worker."""
+        self._ready.put_nowait(batch)
+
     def renewed(self, sent: float) -> None:
         """The lease was renewed by a request sent at monotonic time `sent`."""
         self.lease_until = max(self.lease_until, sent + self.settings.lease_timeout)
@@ -119,9 +118,10 @@ class WorkerPool:
         for task in lost:
             task.claim = None
         for slot in self.slots.all:
-            if slot.task is not None and slot.task.claim is None and slot.runner is not None:
+            if slot.tasks and slot.tasks[0].claim is None and slot.runner is not None:
                 slot.runner.cancel()
         self.held.clear()
+        self.batches.batched.clear()
         self.counts.lost += len(lost)
         if lost:
             log.warning(
@@ -144,10 +144,10 @@ class WorkerPool:
         not stop (their coroutines are left behind in `slots.strays`).
         """
         dispatcher = self.dispatcher
-        dispatcher.claiming = alone
+        dispatcher.claiming, self.batches.hurry = alone, True
         dispatcher.wake()
         deadline = time.monotonic() + timeout
-        while self.held or (alone and not dispatcher.empty):
+        while self.held or (alone and not (dispatcher.empty and self.batches.empty)):
             if time.monotonic() >= deadline:
                 log.warning("drain deadline of %.1f s passed", timeout, extra={"action": "drain"})
                 break
@@ -162,123 +162,104 @@ class WorkerPool:
         left = [task for task in self.held.values() if task.claim is not None]
         for task in left:
             if task.status == "running":  # never started, or its handler would not stop
-                self._put_back(task)
+                outcome.put_back(task)
         return left
 
     async def _work(self, slot: Slot) -> None:
         ready = self._ready
         timeout = self.settings.task_timeout
         while not self._stopping:
-            task = await ready.get()
+            unit = await ready.get()
+            batch = isinstance(unit, Batch)
+            claimed = unit.tasks if isinstance(unit, Batch) else [unit]
+            tasks = [task for task in claimed if task.claim is not None]  # else it lapsed
             try:
-                if task.claim is None:
-                    pass  # its claim lapsed before it started
+                if not tasks:
+                    pass
                 elif time.monotonic() > self.lease_until:
-                    self._put_back(task)  # the lease may have run out: start nothing
-                    self._end(task)
+                    for task in tasks:  # the lease may have run out: start nothing
+                        outcome.put_back(task)
+                        self._end(task)
                 else:
-                    slot.begin(task, timeout)
-                    with self.metrics.attempt(task):
-                        await self._execute(task, slot)
+                    slot.begin(tasks, timeout)
+                    with attempts(self.metrics, tasks):
+                        await self._execute(tasks, slot, batch)
             finally:
-                if not slot.abandoned:  # else the watchdog has settled the task
-                    slot.task = None
+                if batch:
+                    self.batches.ran()
+                if not slot.abandoned:  # else the watchdog has settled the tasks
+                    slot.tasks = []
             if slot.abandoned:
                 return
 
-    async def _execute(self, task: Task, slot: Slot) -> None:
-        result, error = None, None
+    async def _execute(self, tasks: list[Task], slot: Slot, batch: bool) -> None:
+        results: list[Any] = []
+        error = None
         try:
-            result = await self.registry.run(task)
-            if result is not None:
-                jsoncodec.check_result(result)
+            results = await self._call(tasks, batch)
         except asyncio.CancelledError:
             if slot.abandoned or self._stopping:
                 if not slot.abandoned:
-                    self._put_back(task)
+                    for task in tasks:
+                        outcome.put_back(task)
                 raise
             # Not the drain's: the watchdog's at the deadline, a lapsed lease's, or the
             # handler's own.
-            _forget_cancellation()
+            forget_cancellation()
             timed_out = slot.cancelled_at is not None
             error = self._timed_out() if timed_out else "CancelledError: raised by the handler"
         except BaseException as exception:  # SystemExit, KeyboardInterrupt: the attempt fails
             error = f"{type(exception).__name__}: {exception}"
         else:
             if slot.cancelled_at is not None:  # the handler swallowed its cancellation
-                _forget_cancellation()
+                forget_cancellation()
                 error = self._timed_out() + "; the handler ignored the cancellation"
-        if slot.abandoned or task.claim is None:
-            return
-        if error is not None:
-            self._fail(task, error)
-            return
-        task.status = "done"
-        task.result = result
-        task.finished_at = time.time()
-        self.counts.done += 1
-        self._end(task)
+        if not slot.abandoned:
+            self._settle(tasks, results, error)
+
+    async def _call(self, tasks: list[Task], batch: bool) -> list[Any]:
+        """The handler's result for each task (an exception: that task failed alone)."""
+        if batch:
+            return split_results(await self.registry.run_batch(tasks), len(tasks))
+        result = await self.registry.run(tasks[0])
+        if result is not None:
+            jsoncodec.check_result(result)
+        return [result]
+
+    def _settle(self, tasks: list[Task], results: list[Any], error: str | None) -> None:
+        """End each attempt: with the call's error if it failed, else with its own result."""
+        for task, result in zip(tasks, results or [None] * len(tasks), strict=True):
+            if task.claim is None:
+                continue
+            if error is not None:
+                self._fail(task, error)
+            elif isinstance(result, BaseException):
+                self._fail(task, f"{type(result).__name__}: {result}")
+            else:
+                outcome.done(task, result, self.counts)
+                self._end(task)
 
     def _timed_out(self) -> str:
         return f"timed out after {self.settings.task_timeout:g} s"
 
-    def _give_up(self, task: Task) -> None:
-        """The watchdog left this task's handler behind: fail the attempt in its stead."""
-        if task.claim is not None:
-            self._fail(task, self._timed_out() + "; the handler ignored the cancellation")
+    def _give_up(self, tasks: list[Task]) -> None:
+        """The watchdog left these tasks' handler behind: fail the attempts in its stead."""
+        for task in tasks:
+            if task.claim is not None:
+                self._fail(task, self._timed_out() + "; the handler ignored the cancellation")
 
     def _fail(self, task: Task, message: str) -> None:
-        # An exception's text may hold what UTF-8 cannot carry (a lone surrogate): escape it.
-        task.error = message.encode("utf-8", "backslashreplace").decode("utf-8")
-        if task.attempts < task.max_attempts:
-            task.status = "queued"
-            task.run_at = time.time() + self._backoff(task.attempts)
-            self.counts.retried += 1
-            log.info(
-                "task %s failed (attempt %d), will retry: %s",
-                task.id,
-                task.attempts,
-                message,
-                extra={"action": "retry", "task_id": task.id},
-            )
-        else:
-            task.status = "failed"
-            task.finished_at = time.time()
-            self.counts.failed += 1
-            log.warning(
-                "task %s failed: %s",
-                task.id,
-                message,
-                extra={"action": "failed", "task_id": task.id},
-            )
+        outcome.failed(task, message, self.settings.retry_delay, self.counts)
         self._end(task)
-
-    def _put_back(self, task: Task) -> None:
-        """A task cut off by the drain deadline: queued again, its attempt not used up."""
-        task.status = "queued"
-        task.attempts -= 1
-        task.started_at = None
 
     def _end(self, task: Task) -> None:
         """The attempt is over: record it, and let the dispatcher fill the worker."""
         self.held.pop(task.id, None)
+        self.batches.batched.discard(task.id)
         self._finished_recently += 1
         self.ended += task.finished
         self.store.record(task)
-        self.dispatcher.wake()
+        self.dispatcher.wake(work=False)
         if task.finished and task.claim is not None:
             for call in self.on_end:
                 call(task)
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: half to all of retry_delay * 2^(attempt-1), capped."""
-        ceiling = min(self.settings.retry_delay * 2 ** (attempt - 1), 300.0)
-        return random.uniform(ceiling / 2, ceiling)
-
-
-def _forget_cancellation() -> None:
-    """Take back every cancellation requested of this task, so that it can go on."""
-    current = asyncio.current_task()
-    assert current is not None
-    while current.cancelling():
-        current.uncancel()

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.batches import run_batches  # noqa: E402
 from bench.drain import run_drain, store_url  # noqa: E402
 from bench.report import Row, ratio_row, table  # noqa: E402
 
@@ -30,6 +31,11 @@ async def test_drain_finishes_every_task(store: str, gated: bool, tmp_path: Path
     assert result.done == TASKS
     assert result.intake_rate > 0
     assert result.drain_rate > 0
+
+
+@pytest.mark.parametrize("size", [1, 100])
+async def test_batch_throughput_drains_every_task(size: int, tmp_path: Path) -> None:
+    assert await run_batches(tmp_path / "batches.db", size, TASKS) > 0
 
 
 def test_table_shows_ratios_and_verdicts() -> None:

@@ -17,15 +17,17 @@ from typing import Any, TypeVar, cast
 
 from ..errors import ConfigError, DuplicateHandler
 from ..task import Task
+from .batch import BatchSpec, batch_spec
 from .threads import HandlerThreads
 
 BUILTIN_MODULE = "service.handlers.builtin"
 MARK = "__service_handler__"
+BATCH_MARK = "__service_batch__"
 
 log = logging.getLogger("service.handlers")
 
 Target = TypeVar("Target")
-Run = Callable[[Task], Awaitable[Any]]
+Run = Callable[[Any], Awaitable[Any]]
 
 
 class Handler:
@@ -46,13 +48,21 @@ class Handler:
         raise NotImplementedError
 
 
-def handler(name: str) -> Callable[[Target], Target]:
-    """Mark an `async def f(task)` (or a `Handler` subclass) as the handler for `name`."""
+def handler(
+    name: str, batch_size: int | None = None, batch_wait: float | None = None
+) -> Callable[[Target], Target]:
+    """Mark an `async def f(task)` (or a `Handler` subclass) as the handler for `name`.
+
+    With `batch_size`, the target takes a list of up to that many tasks of the type instead,
+    collected for at most `batch_wait` seconds (0 by default); it is checked at start-up.
+    """
     if not isinstance(name, str) or not name:
         raise ConfigError("a handler name must be a non-empty string")
 
     def mark(target: Target) -> Target:
         setattr(target, MARK, name)
+        if batch_size is not None or batch_wait is not None:
+            setattr(target, BATCH_MARK, (batch_size, 0.0 if batch_wait is None else batch_wait))
         return target
 
     return mark
@@ -62,6 +72,8 @@ class Registry:
     def __init__(self, threads: int = 16) -> None:
         self._runs: dict[str, Run] = {}
         self._instances: list[Handler] = []
+        self.batches: dict[str, BatchSpec] = {}
+        """The batch types, by name: their handlers take a list of tasks."""
         self.threads = HandlerThreads(threads)
         """Where plain-`def` handlers run."""
 
@@ -91,6 +103,9 @@ class Registry:
     def add(self, name: str, target: Any) -> None:
         if name in self._runs:
             raise DuplicateHandler(f"handler {name!r} is registered twice")
+        declared = getattr(target, BATCH_MARK, None)
+        if declared is not None:
+            self.batches[name] = batch_spec(name, target, *declared)
         if inspect.isclass(target):
             instance = cast(Handler, target())
             self._instances.append(instance)
@@ -102,6 +117,10 @@ class Registry:
 
     async def run(self, task: Task) -> Any:
         return await self._runs[task.type](task)
+
+    async def run_batch(self, tasks: list[Task]) -> Any:
+        """Call the batch handler of the tasks' type (one type) with the list."""
+        return await self._runs[tasks[0].type](tasks)
 
     async def startup(self) -> None:
         """Start every class-based handler; if one fails, stop those started before it."""
@@ -125,13 +144,13 @@ class Registry:
             except Exception:
                 log.exception("handler shutdown failed: %r", instance)
 
-    def _as_async(self, function: Callable[[Task], Any]) -> Run:
+    def _as_async(self, function: Callable[[Any], Any]) -> Run:
         if inspect.iscoroutinefunction(function):
             return function
         threads = self.threads
 
-        async def in_thread(task: Task) -> Any:
-            return await threads.run(function, task)
+        async def in_thread(argument: Any) -> Any:
+            return await threads.run(function, argument)
 
         return in_thread
 

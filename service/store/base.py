@@ -166,11 +166,14 @@ class Store(Protocol):
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         """The task stored under this type and idempotency key, or None."""
 
-    async def claim(self, limit: int) -> Claimed:
+    async def claim(
+        self, limit: int, *, only: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> Claimed:
         """Start up to `limit` due queued tasks, highest priority first, then oldest.
 
-        Each one comes back running, its attempt counted, `claim` set. Nothing is claimed
-        while this process's lease has run out.
+        With `only`, only tasks of that type; none of the types in `skip`. Each one comes
+        back running, its attempt counted, `claim` set. Nothing is claimed while this
+        process's lease has run out.
         """
 
     def record(self, task: Task) -> None:

@@ -15,7 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from copy import copy
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from ..settings import Settings
 from ..task import Status, Task, new_id
@@ -41,7 +41,8 @@ class MemoryStore:
         self._tasks: dict[str, Task] = {}
         self._keys: dict[tuple[str, str], Task] = {}
         """By (type, idempotency key): the same key under another type is another task."""
-        self._due: list[DueEntry] = []
+        self._due: dict[str, list[DueEntry]] = {}
+        """By type: a claim limited to one type, or skipping some, looks at their heads only."""
         self._delayed: list[DelayedEntry] = []
         self._finished: deque[Task] = deque()
         self._unfinished: dict[str, Task] = {}
@@ -167,17 +168,27 @@ class MemoryStore:
         found = self._keys.get((type, idempotency_key))
         return None if found is None else copy(found)
 
-    async def claim(self, limit: int) -> Claimed:
+    async def claim(
+        self, limit: int, *, only: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> Claimed:
         now = time.time()
-        due, delayed, tasks = self._due, self._delayed, self._tasks
+        delayed, tasks = self._delayed, self._tasks
         while delayed and delayed[0][0] <= now:
             run_at, seq, task_id = heapq.heappop(delayed)
             task = tasks.get(task_id)
             if task is not None and task.status == "queued" and task.run_at == run_at:
-                heapq.heappush(due, (-task.priority, seq, task_id))
+                heapq.heappush(self._due_of(task.type), (-task.priority, seq, task_id))
+        heaps = [
+            heap
+            for type, heap in self._due.items()
+            if (only is None or type == only) and type not in skip
+        ]
         claimed: list[Task] = []
-        while due and len(claimed) < limit:
-            task = tasks.get(heapq.heappop(due)[2])
+        while len(claimed) < limit:
+            heap = min((heap for heap in heaps if heap), key=itemgetter(0), default=None)
+            if heap is None:
+                break
+            task = tasks.get(heapq.heappop(heap)[2])
             if task is None or task.status != "queued" or task.run_at > now:
                 continue  # cancelled while it waited, or retried and queued for later
             task.status = "running"
@@ -269,7 +280,13 @@ class MemoryStore:
         if task.run_at > time.time():
             heapq.heappush(self._delayed, (task.run_at, task.seq, task.id))
         else:
-            heapq.heappush(self._due, (-task.priority, task.seq, task.id))
+            heapq.heappush(self._due_of(task.type), (-task.priority, task.seq, task.id))
+
+    def _due_of(self, type: str) -> list[DueEntry]:
+        heap = self._due.get(type)
+        if heap is None:
+            heap = self._due[type] = []
+        return heap
 
     def _finish(self, task: Task) -> None:
         del self._unfinished[task.id]

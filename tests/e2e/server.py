@@ -119,6 +119,11 @@ class Server:
             return []
         return [(line.split()[0], int(line.split()[1])) for line in path.read_text().splitlines()]
 
+    def journal_lines(self) -> list[str]:
+        """The lines a handler wrote to the journal, in order."""
+        path = Path(self.env["JOURNAL"])
+        return path.read_text().splitlines() if path.exists() else []
+
     def wait_done(self, ids: list[str], timeout: float = 30) -> dict[str, dict[str, Any]]:
         """Poll until every id is finished; return the records."""
         deadline, records = time.monotonic() + timeout, {}

@@ -166,13 +166,17 @@ class PostgreSQLStore(ScheduleTicks):
         row = await self._db.pooled(lambda c: c.fetchrow(query, type, idempotency_key))
         return None if row is None else self._live(row)
 
-    async def claim(self, limit: int) -> Claimed:
+    async def claim(
+        self, limit: int, *, only: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> Claimed:
         if limit <= 0:
             return Claimed()
-        owner, lease = self.owner, self._lease
+        query, arguments = QUERIES["claim"], [self.owner, self._lease, limit]
+        if only is not None or skip:
+            query, arguments = QUERIES["claim_some"], [*arguments, only, sorted(skip)]
 
         async def claim(connection: Connection, batch: Batch) -> tuple[list[Any], float | None]:
-            found = await connection.fetch(QUERIES["claim"], owner, lease, limit)
+            found = await connection.fetch(query, *arguments)
             if len(found) == limit:  # full: the dispatcher claims again, whatever is due
                 return found, None
             return found, await connection.fetchval(QUERIES["next_due"])

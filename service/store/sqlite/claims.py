@@ -10,13 +10,21 @@ from . import owners, rows
 from .rows import QUERIES
 
 
-def claim(connection: sqlite3.Connection, owner: str, limit: int, lease: float) -> Claimed:
-    """Start up to `limit` due tasks under the owner's lease, renewed; none once it ran out."""
+def claim(
+    connection: sqlite3.Connection,
+    owner: str,
+    limit: int,
+    lease: float,
+    only: str | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> Claimed:
+    """Start up to `limit` due tasks (of type `only`, or of any type but `skip`) under the
+    owner's lease, renewed; none once it ran out."""
     now = time.time()
     if limit <= 0 or not owners.renew(connection, owner, now, lease):
         return Claimed()
-    parameters = {"owner": owner, "now": now, "limit": limit}
-    found = connection.execute(QUERIES["claim"], parameters).fetchall()
+    query, parameters = rows.claim_query(owner, limit, only, skip)
+    found = connection.execute(query, {**parameters, "now": now}).fetchall()
     found.sort(key=lambda row: (-row["priority"], row["seq"]))
     next_due = None
     if len(found) < limit:

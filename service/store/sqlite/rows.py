@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -16,6 +17,16 @@ QUERIES = sql.queries("sqlite")
 State = tuple[str, int, float, Any, str | None, float | None, float | None, int, str, int, str]
 """A task's end of attempt as it was when read: status, attempts, run_at, result, error,
 started_at, finished_at, seq; then the fence (owner, attempt) and the id."""
+
+
+def claim_query(
+    owner: str, limit: int, only: str | None, skip: frozenset[str]
+) -> tuple[str, dict[str, Any]]:
+    """The claim's query and its parameters but `now`: every type, or some of them."""
+    parameters: dict[str, Any] = {"owner": owner, "limit": limit}
+    if only is None and not skip:
+        return QUERIES["claim"], parameters
+    return QUERIES["claim_some"], {**parameters, "only": only, "skip": json.dumps(sorted(skip))}
 
 
 def insert(connection: sqlite3.Connection, tasks: list[Task]) -> dict[str, Task]:

@@ -30,11 +30,11 @@ from ...settings import Settings
 from ...task import Status, Task, new_id
 from ..base import TICK_MEMORY, Claimed, Lease, QueueStats
 from ..groupcommit import GroupCommit
-from ..views import Count, Failed, Instance, Minute
-from . import claims, owners, reads, rows, views
+from . import claims, owners, reads, rows
 from .connector import Connector, database_path, is_global
 from .rows import QUERIES
 from .ticks import ScheduleTicks
+from .views import DashboardViews
 
 log = logging.getLogger("service.store")
 
@@ -54,7 +54,7 @@ class Work:
     operation: Operation | None = None
 
 
-class SQLiteStore(ScheduleTicks):
+class SQLiteStore(ScheduleTicks, DashboardViews):
     durable = True
 
     def __init__(self, settings: Settings) -> None:
@@ -146,28 +146,15 @@ class SQLiteStore(ScheduleTicks):
         found: QueueStats = await self._submit(reads.queue_stats)
         return found
 
-    async def count_tasks(self) -> list[Count]:
-        return await self._db.read(views.count_tasks)
-
-    async def throughput(self, minutes: int) -> list[Minute]:
-        return await self._db.read(partial(views.throughput, minutes=minutes))
-
-    async def instances(self) -> list[Instance]:
-        return await self._db.read(views.instances)
-
-    async def count_failed(self, *, type: str | None = None, prefix: str = "") -> Failed:
-        return await self._db.read(partial(views.count_failed, type=type, prefix=prefix))
-
-    async def retry_failed(self, *, type: str | None, prefix: str, upto: str) -> int:
-        retry = partial(views.retry_failed, type=type, prefix=prefix, upto=upto)
-        retried: int = await self._submit(retry)
-        return retried
-
     async def find(self, type: str, idempotency_key: str) -> Task | None:
         return await self._select("select_by_key", (type, idempotency_key))
 
-    async def claim(self, limit: int) -> Claimed:
-        claim = partial(claims.claim, owner=self.owner, limit=limit, lease=self._lease)
+    async def claim(
+        self, limit: int, *, only: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> Claimed:
+        claim = partial(
+            claims.claim, owner=self.owner, limit=limit, lease=self._lease, only=only, skip=skip
+        )
         claimed: Claimed = await self._submit(claim)
         return claimed
 

@@ -3,11 +3,45 @@ bulk retry of those."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from ..views import Count, Failed, Instance, Minute, id_range
+from .connector import Connector
 from .rows import QUERIES
+
+
+class DashboardViews:
+    """The store's verbs for the dashboard; mixed into SQLiteStore. Reads go to the second
+    connection, so that a count does not hold up writes."""
+
+    _db: Connector
+
+    def _submit(
+        self, operation: Callable[[sqlite3.Connection], Any], *, with_states: bool = True
+    ) -> asyncio.Future[Any]:
+        raise NotImplementedError
+
+    async def count_tasks(self) -> list[Count]:
+        return await self._db.read(count_tasks)
+
+    async def throughput(self, minutes: int) -> list[Minute]:
+        return await self._db.read(partial(throughput, minutes=minutes))
+
+    async def instances(self) -> list[Instance]:
+        return await self._db.read(instances)
+
+    async def count_failed(self, *, type: str | None = None, prefix: str = "") -> Failed:
+        return await self._db.read(partial(count_failed, type=type, prefix=prefix))
+
+    async def retry_failed(self, *, type: str | None, prefix: str, upto: str) -> int:
+        retry = partial(retry_failed, type=type, prefix=prefix, upto=upto)
+        retried: int = await self._submit(retry)
+        return retried
 
 
 def count_tasks(connection: sqlite3.Connection) -> list[Count]:

@@ -62,6 +62,25 @@ SET status = 'running', owner = $1, attempts = t.attempts + 1, started_at = now(
 FROM picked WHERE t.seq = picked.seq
 RETURNING t.*;
 
+-- name: claim_some
+-- A claim limited to one type ($4, unless NULL), skipping the types in $5.
+WITH lease AS (
+    UPDATE owners SET expires_at = now() + make_interval(secs => $2)
+    WHERE id = $1 AND expires_at > now()
+    RETURNING id
+), picked AS (
+    SELECT seq FROM tasks
+    WHERE status = 'queued' AND run_at <= now() AND EXISTS (SELECT FROM lease)
+      AND ($4::text IS NULL OR type = $4::text) AND type <> ALL($5::text[])
+    ORDER BY priority DESC, seq
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE tasks t
+SET status = 'running', owner = $1, attempts = t.attempts + 1, started_at = now()
+FROM picked WHERE t.seq = picked.seq
+RETURNING t.*;
+
 -- name: next_due
 SELECT extract(epoch FROM run_at - now())::float8 FROM tasks
 WHERE status = 'queued' AND run_at > now()

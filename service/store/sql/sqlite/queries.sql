@@ -29,6 +29,19 @@ WHERE seq IN (
 )
 RETURNING *;
 
+-- name: claim_some
+-- A claim limited to one type (:only, unless NULL), skipping the types in :skip (a JSON array).
+UPDATE tasks SET status = 'running', owner = :owner, attempts = attempts + 1, started_at = :now
+WHERE seq IN (
+    SELECT seq FROM tasks
+    WHERE status = 'queued' AND run_at <= :now
+      AND (:only IS NULL OR type = :only)
+      AND type NOT IN (SELECT value FROM json_each(:skip))
+    ORDER BY priority DESC, seq
+    LIMIT :limit
+)
+RETURNING *;
+
 -- name: next_due
 SELECT min(run_at) FROM tasks WHERE status = 'queued' AND run_at > ?;
 
