@@ -19,6 +19,8 @@ from tests import batch_handlers
 from tests.conftest import Running, Starter
 
 BATCHES = ("tests.batch_handlers",)
+shared = pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+"""Stores several processes share: a memory store is one process's own."""
 
 
 @pytest.fixture(autouse=True)
@@ -163,11 +165,10 @@ async def test_the_drain_runs_the_partial_batch_it_holds(
         assert sorted((task.status, task.result) for task in stored) == [("done", "ran")] * 3
 
 
+@shared
 async def test_instances_on_one_store_run_each_task_once(
     settings: Settings,
 ) -> None:
-    if settings.store == "memory":
-        pytest.skip("a memory store is one process's own")
     apps = [create_app(replace(settings, handlers=BATCHES, concurrency=2)) for _ in range(3)]
     async with apps[0].test_app(), apps[1].test_app(), apps[2].test_app():
         instances = [Running(app) for app in apps]
@@ -180,11 +181,10 @@ async def test_instances_on_one_store_run_each_task_once(
     assert all(record["status"] == "done" and record["attempts"] == 1 for record in records)
 
 
+@shared
 async def test_a_dead_owners_batch_tasks_are_taken_over_and_its_writes_fenced(
     start_batches: Starter, settings: Settings
 ) -> None:
-    if settings.store == "memory":
-        pytest.skip("a memory store is one process's own")
     dead = open_store(replace(settings, lease_timeout=1.0))
     await dead.open()
     try:
