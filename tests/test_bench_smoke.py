@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.asgi_path import measure  # noqa: E402
 from bench.batches import run_batches  # noqa: E402
 from bench.drain import run_drain, store_url  # noqa: E402
 from bench.report import Row, ratio_row, table  # noqa: E402
@@ -31,6 +32,12 @@ async def test_drain_finishes_every_task(store: str, gated: bool, tmp_path: Path
     assert result.done == TASKS
     assert result.intake_rate > 0
     assert result.drain_rate > 0
+
+
+async def test_the_asgi_path_times_requests_the_app_accepted() -> None:
+    figures = await measure(requests=50, rounds=2)  # exits if any answer was not 202
+
+    assert len(figures) == 2 and all(figure > 0 for figure in figures)
 
 
 @pytest.mark.parametrize("size", [1, 100])
