@@ -17,8 +17,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, suppress
 from typing import TYPE_CHECKING, Any
 
 from . import jsoncodec
@@ -73,17 +73,15 @@ def _checked(result: Any) -> Any:
     return result
 
 
-@contextmanager
-def attempts(metrics: Metrics, tasks: list[Task]) -> Iterator[None]:
-    """`metrics.attempt` around the attempt of each task of a call."""
+def attempts(metrics: Metrics, tasks: list[Task]) -> AbstractContextManager[object]:
+    """`metrics.attempt` around the attempt of each task of a call (a task alone goes without
+    a stack: this is every plain task's path)."""
     if len(tasks) == 1:
-        with metrics.attempt(tasks[0]):
-            yield
-        return
-    with ExitStack() as stack:
-        for task in tasks:
-            stack.enter_context(metrics.attempt(task))
-        yield
+        return metrics.attempt(tasks[0])
+    stack = ExitStack()
+    for task in tasks:
+        stack.enter_context(metrics.attempt(task))
+    return stack
 
 
 class Collector:
