@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.schedules.ticks import MAX_CATCH_UP, Cron, Every, to_run
+from service.schedules.ticks import MAX_CATCH_UP, CatchUp, Cron, Every, to_run
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -130,25 +130,24 @@ def test_fall_back(expression: str, expected: list[str]) -> None:
 
 def test_a_scheduler_looking_through_the_repeated_hour_runs_each_tick_once() -> None:
     """Look every minute through the fall-back night, as the loop does: 02:30 runs once."""
-    cron = Cron("30 2 * * *", PARIS)
-    started, last, ran = at("2026-10-24T22:00", UTC), None, []
-    for minute in range(0, 6 * 60):
-        now = started + 60 * minute + 0.25
-        for due in to_run(cron, "latest", None, last, started, now):
-            ran.append(due)
-            last = due
+    ran = look_every_minute(Cron("30 2 * * *", PARIS), "latest", at("2026-10-24T22:00", UTC))
     assert [local(due) for due in ran] == ["10-25 02:30 CEST"]
 
 
 def test_a_scheduler_looking_through_the_skipped_hour_runs_the_moved_tick_once() -> None:
-    cron = Cron("30 2 * * *", PARIS)
-    started, last, ran = at("2026-03-28T22:00", UTC), None, []
+    ran = look_every_minute(Cron("30 2 * * *", PARIS), "all", at("2026-03-28T22:00", UTC))
+    assert [local(due) for due in ran] == ["03-29 03:00 CEST"]
+
+
+def look_every_minute(cron: Cron, catch_up: CatchUp, started: float) -> list[float]:
+    """The ticks a scheduler runs looking once a minute for six hours from `started`."""
+    last, ran = None, []
     for minute in range(0, 6 * 60):
         now = started + 60 * minute + 0.25
-        for due in to_run(cron, "all", None, last, started, now):
+        for due in to_run(cron, catch_up, None, last, started, now):
             ran.append(due)
             last = due
-    assert [local(due) for due in ran] == ["03-29 03:00 CEST"]
+    return ran
 
 
 def assert_reverse_agrees(cron: Cron, ticks: list[float], start: float, end: float) -> None:
