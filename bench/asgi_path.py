@@ -1,6 +1,6 @@
 """The CPU time our code spends on one `POST /task`, without HTTP: the ASGI app called directly.
 
-    python -m bench.asgi_path [--requests 20000] [--rounds 5]
+    python -m bench.asgi_path [--requests 20000] [--rounds 5] [--without-metrics]
 
 Starts the app on the memory store (8 workers, the built-in `dummy` handler), then calls it
 with a ready-made `POST /task?type=dummy` scope, `--requests` times per round, letting the
@@ -8,13 +8,15 @@ workers run every 8 requests and waiting at the end of the round until every tas
 Prints the process CPU time per request of each round and the lowest (the least disturbed by
 the rest of the machine), and what one copy of a task costs (the memory store copies every
 task it keeps and hands out). Run it on two checkouts to compare them: Hypercorn, the
-network and wrk are left out, so a difference here is the app's own.
+network and wrk are left out, so a difference here is the app's own. `--without-metrics`
+turns the Prometheus hooks into no-ops, to see what they cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import time
 import timeit
@@ -86,11 +88,25 @@ def copy_cost(times: int = 100_000) -> float:
     return timeit.timeit(lambda: copy.copy(task), number=times) / times * 1e6
 
 
+def without_metrics() -> None:
+    """The hooks the service calls per request and per task do nothing."""
+    from service.metrics import Metrics  # here: older checkouts compared with have none
+
+    def nothing(*args: object) -> None:
+        return None
+
+    Metrics.submitted = Metrics.ended = Metrics.request = nothing  # type: ignore[method-assign,assignment]
+    Metrics.attempt = lambda self, task: contextlib.nullcontext()  # type: ignore[method-assign,assignment,return-value]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--without-metrics", action="store_true")
     arguments = parser.parse_args()
+    if arguments.without_metrics:
+        without_metrics()
     figures = asyncio.run(measure(arguments.requests, arguments.rounds))
     shown = ", ".join(f"{figure:.1f}" for figure in figures)
     print(f"CPU per POST /task: {shown} µs; lowest {min(figures):.1f} µs")

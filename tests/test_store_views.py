@@ -6,34 +6,19 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import closing
 from typing import Any
 
 import pytest
 
-from service import Settings, Task
-from service.store import Count, Failed, Store, open_store
+from service import Task
+from service.store import Count, Failed, Store
 from service.store.sqlite import QUERIES, migrate
 from service.task import Status
-from tests.stores import end, failed_task, opening
+from tests.any_stores import Opener
+from tests.stores import end, failed_task
 
-Opener = Callable[..., Awaitable[Store]]
 shared = pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture
-async def opener(store_url: str) -> AsyncIterator[Opener]:
-    def make(**overrides: Any) -> Store:
-        return open_store(Settings(store=store_url, result_ttl=600, **overrides))
-
-    async with opening(make) as open_one:
-        yield open_one
-
-
-@pytest.fixture
-async def store(opener: Opener) -> Store:
-    return await opener()
 
 
 async def ended(store: Store, specs: list[tuple[str, Status]]) -> list[Task]:
@@ -94,9 +79,9 @@ async def test_throughput_counts_done_and_failed_per_minute(store: Store) -> Non
 
 
 async def test_this_process_is_an_instance_with_its_concurrency_and_tasks_in_flight(
-    opener: Opener,
+    store_opener: Opener,
 ) -> None:
-    store = await opener(concurrency=3)
+    store = await store_opener(concurrency=3)
     await ended(store, [("echo", "running"), ("echo", "running"), ("echo", "done")])
     [instance] = await store.instances()
     assert (instance.id, instance.concurrency, instance.running) == (store.owner, 3, 2)
@@ -106,8 +91,8 @@ async def test_this_process_is_an_instance_with_its_concurrency_and_tasks_in_fli
 
 
 @shared
-async def test_every_process_sharing_the_store_is_listed(opener: Opener) -> None:
-    first, second = await opener(concurrency=2), await opener(concurrency=5)
+async def test_every_process_sharing_the_store_is_listed(store_opener: Opener) -> None:
+    first, second = await store_opener(concurrency=2), await store_opener(concurrency=5)
     await ended(second, [("echo", "running")])
     for store in (first, second):
         found = {instance.id: instance for instance in await store.instances()}
