@@ -3,31 +3,36 @@
 One `Metrics` per app; the service calls it where things happen (a submission decided, an
 attempt run, a task finished, a request answered). Labels stay bounded: `type` is a
 registered handler's name or empty (the request named none), `route` a route template or
-"other", `method` a standard method or "other".
+"other", `method` a standard method or "other". The hooks count in plain numbers
+(`tallies.py`), added to prometheus_client's metrics before each scrape.
 
 With `PROMETHEUS_MULTIPROC_DIR` set (an empty directory, before the processes start),
 prometheus_client keeps every process's values in files there and a scrape of any process
-adds them up; `stop()` marks the process dead, so that its in-progress tasks drop out. The
+adds them up. Each process flushes its counts there every `FLUSH_INTERVAL` and before it
+answers a scrape; `stop()` flushes and marks the process dead, so that its in-progress tasks
+drop out. The
 queue gauges are not among them: each scrape reads them from the store (`render(stats)`), so
 that every process answers the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from types import TracebackType
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from .errors import ConfigError
 from .store.base import QueueStats
+from .tallies import BulkHistogram, Level, Observations, counts, levels, observations
 from .task import Task
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -35,29 +40,12 @@ NO_TYPE = ""
 """The `type` of a submission that named no registered handler: no label in PromQL."""
 OTHER = "other"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+FLUSH_INTERVAL = 1.0
+"""Seconds between two flushes of a process's counts to the multiprocess directory."""
 TASK_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 
 Pairs = list[tuple[Task, bool]]
 Finish = Literal["done", "failed", "cancelled"]
-
-
-M = TypeVar("M", Counter, Gauge, Histogram)
-
-
-class Children(Generic[M]):
-    """A metric's children by label values, looked up once: `labels()` is slow for a hot path."""
-
-    __slots__ = ("_parent", "_children")
-
-    def __init__(self, parent: M) -> None:
-        self._parent: M = parent
-        self._children: dict[tuple[str, ...], M] = {}
-
-    def __call__(self, *labels: str) -> M:
-        child = self._children.get(labels)
-        if child is None:
-            child = self._children[labels] = self._parent.labels(*labels)
-        return child
 
 
 class Metrics:
@@ -67,7 +55,7 @@ class Metrics:
         """Where every process keeps its values, in multiprocess mode; None otherwise."""
         self.registry = CollectorRegistry()
         own = None if self.directory else self.registry
-        self.submissions = Children(
+        self.submissions = counts(
             Counter(
                 "service_tasks_submitted",
                 "Tasks submitted, by decision: accepted, duplicate (Idempotency-Key) or refused",
@@ -75,7 +63,7 @@ class Metrics:
                 registry=own,
             )
         )
-        self.finishes = Children(
+        self.finishes = counts(
             Counter(
                 "service_tasks_finished",
                 "Tasks that reached a final status",
@@ -83,8 +71,8 @@ class Metrics:
                 registry=own,
             )
         )
-        self.attempts = Children(
-            Histogram(
+        self.attempts = observations(
+            BulkHistogram(
                 "service_attempt_duration_seconds",
                 "Time one attempt of a task ran",
                 ["type"],
@@ -92,8 +80,8 @@ class Metrics:
                 registry=own,
             )
         )
-        self.waits = Children(
-            Histogram(
+        self.waits = observations(
+            BulkHistogram(
                 "service_queue_wait_seconds",
                 "Time from a task's due time to the start of its attempt",
                 ["type"],
@@ -101,7 +89,7 @@ class Metrics:
                 registry=own,
             )
         )
-        self.in_progress = Children(
+        self.in_progress = levels(
             Gauge(
                 "service_tasks_in_progress",
                 "Attempts running in this process (summed over live processes)",
@@ -110,8 +98,8 @@ class Metrics:
                 registry=own,
             )
         )
-        self.requests = Children(
-            Histogram(
+        self.requests = observations(
+            BulkHistogram(
                 "service_http_request_duration_seconds",
                 "Time from a request's arrival to its answer, by route template",
                 ["route", "method"],
@@ -125,9 +113,17 @@ class Metrics:
             multiprocess_mode="livemax",
             registry=own,
         )
+        self._tallies = (
+            self.submissions,
+            self.finishes,
+            self.attempts,
+            self.waits,
+            self.in_progress,
+            self.requests,
+        )
         self._types: frozenset[str] = frozenset()
-        self._attempt_children: dict[str, tuple[Histogram, Gauge, Histogram]] = {}
-        self._submitted: dict[str, tuple[Counter, Counter]] = {}
+        self._attempt_tallies: dict[str, tuple[Observations, Level, Observations]] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     def start(self, types: Iterable[str]) -> None:
         """Count by these task types from now on; check the multiprocess directory."""
@@ -138,28 +134,42 @@ class Metrics:
                     "empty, before the service starts"
                 )
             MultiProcessCollector(self.registry, self.directory)  # type: ignore[no-untyped-call]
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_every())
         self._types = frozenset(types)
         self._build.labels(version=_version(), python=platform.python_version()).set(1)
 
     def stop(self) -> None:
-        """This process ends: its live gauges leave the sums of the other processes."""
+        """This process ends: its counts are flushed, its live gauges leave the sums."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+        self.flush()
         if self.directory is not None:
             mark_process_dead(os.getpid(), self.directory)  # type: ignore[no-untyped-call]
 
+    def flush(self) -> None:
+        """Add what was counted since the last flush to prometheus_client's metrics."""
+        for tallies in self._tallies:
+            tallies.flush()
+
+    async def _flush_every(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            self.flush()
+
     def submitted(self, type: str, pairs: Pairs) -> None:
         """A submission answered with these (task, created) pairs."""
-        accepted, duplicate = self._submission_children(type)
+        label = self.label(type)
         created = sum(new for _, new in pairs)
         if created:
-            accepted.inc(created)
+            self.submissions(label, "accepted").value += created
         if created < len(pairs):
-            duplicate.inc(len(pairs) - created)
+            self.submissions(label, "duplicate").value += len(pairs) - created
 
     def refused(self, type: str, count: int) -> None:
-        self.submissions(self.label(type), "refused").inc(count)
+        self.submissions(self.label(type), "refused").value += count
 
     def finished(self, type: str, status: Finish) -> None:
-        self.finishes(self.label(type), status).inc()
+        self.finishes(self.label(type), status).value += 1
 
     def ended(self, task: Task) -> None:
         """A task this process ran has finished: done or failed."""
@@ -169,29 +179,22 @@ class Metrics:
     def attempt(self, task: Task) -> AttemptTimer:
         """`with metrics.attempt(task):` around one attempt of the task."""
         type = self.label(task.type)
-        children = self._attempt_children.get(type)
-        if children is None:
-            children = (self.waits(type), self.in_progress(type), self.attempts(type))
-            self._attempt_children[type] = children
-        return AttemptTimer(children, max(task.run_at, task.created_at))
+        tallies = self._attempt_tallies.get(type)
+        if tallies is None:
+            tallies = (self.waits(type), self.in_progress(type), self.attempts(type))
+            self._attempt_tallies[type] = tallies
+        return AttemptTimer(tallies, max(task.run_at, task.created_at))
 
     def request(self, route: str, method: str, seconds: float) -> None:
         self.requests(route, method if method in METHODS else OTHER).observe(seconds)
 
     def render(self, stats: QueueStats | None) -> bytes:
         """The text exposition; the queue gauges from `stats`, left out without them."""
+        self.flush()
         text = generate_latest(self.registry)
         if stats is not None:
             text += generate_latest(QueueCollector(stats))
         return text
-
-    def _submission_children(self, type: str) -> tuple[Counter, Counter]:
-        label = self.label(type)
-        children = self._submitted.get(label)
-        if children is None:
-            children = (self.submissions(label, "accepted"), self.submissions(label, "duplicate"))
-            self._submitted[label] = children
-        return children
 
     def label(self, type: str) -> str:
         """The `type` label of a task type: its name if registered, else empty."""
@@ -203,14 +206,14 @@ class AttemptTimer:
 
     __slots__ = ("_wait", "_running", "_duration", "_due", "_began")
 
-    def __init__(self, children: tuple[Histogram, Gauge, Histogram], due: float) -> None:
-        self._wait, self._running, self._duration = children
+    def __init__(self, tallies: tuple[Observations, Level, Observations], due: float) -> None:
+        self._wait, self._running, self._duration = tallies
         self._due, self._began = due, 0.0
 
     def __enter__(self) -> None:
         # The due time may come from another host's clock: never a negative wait.
         self._wait.observe(max(time.time() - self._due, 0.0))
-        self._running.inc()
+        self._running.value += 1
         self._began = time.perf_counter()
 
     def __exit__(
@@ -220,7 +223,7 @@ class AttemptTimer:
         tb: TracebackType | None,
     ) -> None:
         self._duration.observe(time.perf_counter() - self._began)
-        self._running.dec()
+        self._running.value -= 1
 
 
 class QueueCollector:

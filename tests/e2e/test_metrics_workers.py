@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from service.metrics import FLUSH_INTERVAL
 from tests.e2e.server import Server
 from tests.scrape import Scrape
 
@@ -21,6 +22,8 @@ SENT = ROUNDS * PER_ROUND
 SUBMITTED = "service_tasks_submitted_total"
 ACCEPTED = (SUBMITTED, frozenset({("type", "journal"), ("outcome", "accepted")}))
 DONE = {"type": "journal", "status": "done"}
+FLUSHED = FLUSH_INTERVAL + 0.5
+"""Seconds after which every process's counts so far are in any process's scrape."""
 
 
 def environment(tmp_path: Path) -> tuple[dict[str, str], Path]:
@@ -63,6 +66,7 @@ def test_counters_add_up_over_two_workers(tmp_path: Path) -> None:
         during = []
         for _ in range(ROUNDS - 1):
             rounds.wait(timeout=60)  # every sender has sent its round and sends the next now
+            time.sleep(FLUSHED)
             during.append(scrape(server))
         for sender in senders:
             sender.join(timeout=60)
@@ -76,6 +80,8 @@ def test_counters_add_up_over_two_workers(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, after.samples
             time.sleep(0.1)
             after = scrape(server)
+        time.sleep(FLUSHED)
+        after = scrape(server)
         settled = [scrape(server) for _ in range(6)]
         server.stop()
     first, second = (each.counters() for each in during)
@@ -105,6 +111,17 @@ def test_counters_add_up_over_two_workers(tmp_path: Path) -> None:
     assert all(tally == tallies[0] for tally in tallies)
     pids = {line.split()[2] for line in (tmp_path / "journal.txt").read_text().splitlines()}
     assert len(pids) == 2, "both processes ran tasks"
+
+
+def test_an_idle_process_counts_reach_the_others_scrapes(tmp_path: Path) -> None:
+    env, _ = environment(tmp_path)
+    with Server(tmp_path, env, "--workers", "2") as server:
+        with httpx.Client() as client:  # one connection: one process gets all the tasks
+            for number in range(5):
+                assert client.post(f"{server.url}/task?type=journal", json=number).is_success
+        time.sleep(FLUSHED)
+        scrapes = [scrape(server) for _ in range(6)]  # a new connection each: either process
+    assert [each.value(SUBMITTED) for each in scrapes] == [5] * 6
 
 
 def test_a_stopped_process_takes_its_live_gauges_away(tmp_path: Path) -> None:
