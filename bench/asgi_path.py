@@ -1,11 +1,13 @@
 """The CPU time our code spends on one `POST /task`, without HTTP: the ASGI app called directly.
 
-    python -m bench.asgi_path [--requests 20000] [--rounds 5] [--without-metrics]
+    python -m bench.asgi_path [--requests 20000] [--rounds 5] [--store sqlite] [--without-metrics]
 
-Starts the app on the memory store (8 workers, the built-in `dummy` handler), then calls it
-with a ready-made `POST /task?type=dummy` scope, `--requests` times per round, letting the
-workers run every 8 requests and waiting at the end of the round until every task is done.
-Prints the process CPU time per request of each round and the lowest (the least disturbed by
+Starts the app on the memory store (or `--store sqlite`, a fresh file; 8 workers, the
+built-in `dummy` handler, the queue bound of `bench.intake`), then calls it with a
+ready-made `POST /task?type=dummy` scope, `--requests` times per round from 32 concurrent
+callers, each letting the workers run every 8 requests, and waits at the end of the round
+until every task is done (asking the store every 20 ms). Prints the process CPU time per
+request of each round (every thread of the process) and the lowest (the least disturbed by
 the rest of the machine), and what one copy of a task costs (the memory store copies every
 task it keeps and hands out). Run it on two checkouts to compare them: Hypercorn, the
 network and wrk are left out, so a difference here is the app's own. `--without-metrics`
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import copy
+import tempfile
 import time
 import timeit
 from typing import Any
@@ -26,6 +29,8 @@ from service.app import create_app
 from service.settings import Settings
 from service.task import Task
 
+CALLERS = 32
+"""Requests in flight at once, as wrk's connections in `bench.intake`."""
 BODY = b'{"foo":"bar"}'
 SCOPE: dict[str, Any] = {
     "type": "http",
@@ -52,9 +57,11 @@ async def receive() -> dict[str, Any]:
     return {"type": "http.request", "body": BODY, "more_body": False}
 
 
-async def measure(requests: int, rounds: int) -> list[float]:
-    """CPU microseconds per request, one figure per round."""
-    settings = Settings.from_env({"SERVICE_STORE": "memory", "SERVICE_CONCURRENCY": "8"})
+async def measure(requests: int, rounds: int, store_url: str = "memory") -> list[float]:
+    """CPU microseconds per request, one figure per round (every thread of the process)."""
+    settings = Settings.from_env(
+        {"SERVICE_STORE": store_url, "SERVICE_CONCURRENCY": "8", "SERVICE_QUEUE_MAXSIZE": "5000000"}
+    )
     app = create_app(settings)
     statuses: set[int] = set()
 
@@ -66,15 +73,19 @@ async def measure(requests: int, rounds: int) -> list[float]:
     try:
         store = app.extensions["task_service"].store
         figures = []
-        for _ in range(rounds):
-            began = time.process_time()
-            for number in range(requests):
+
+        async def caller(calls: int) -> None:
+            for number in range(calls):
                 await app(dict(SCOPE), receive, send)  # type: ignore[arg-type]
                 if number % 8 == 0:
                     await asyncio.sleep(0)
+
+        for _ in range(rounds):
+            began = time.process_time()
+            await asyncio.gather(*(caller(requests // CALLERS) for _ in range(CALLERS)))
             while await store.count_unfinished():
-                await asyncio.sleep(0.0005)
-            figures.append((time.process_time() - began) / requests * 1e6)
+                await asyncio.sleep(0.02)
+            figures.append((time.process_time() - began) / (requests // CALLERS * CALLERS) * 1e6)
     finally:
         await app.shutdown()
     if statuses != {202}:
@@ -103,11 +114,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--store", choices=["memory", "sqlite"], default="memory")
     parser.add_argument("--without-metrics", action="store_true")
     arguments = parser.parse_args()
     if arguments.without_metrics:
         without_metrics()
-    figures = asyncio.run(measure(arguments.requests, arguments.rounds))
+    with tempfile.TemporaryDirectory(prefix="asgi-path-") as directory:
+        url = "memory" if arguments.store == "memory" else f"sqlite:///{directory}/tasks.db"
+        figures = asyncio.run(measure(arguments.requests, arguments.rounds, url))
     shown = ", ".join(f"{figure:.1f}" for figure in figures)
     print(f"CPU per POST /task: {shown} µs; lowest {min(figures):.1f} µs")
     print(f"copy of a task: {copy_cost():.2f} µs")

@@ -28,7 +28,7 @@ def select_page(
     if status is None:
         query = "list_tasks" if type is None else "list_by_type"
     elif status in UNFINISHED:
-        query = "list_unfinished"
+        query = f"list_{status}"
     else:
         query = "list_finished_by_status" if type is None else "list_finished_by_type_and_status"
     parameters = {"status": status, "type": type, "limit": limit, "after": after}

@@ -86,9 +86,9 @@ SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?));
 -- name: list_tasks
 -- Pages of tasks, newest first. A page holds the ids below `after`, the last id of the page
 -- before; the bound is inclusive and `after` left out, so that with no `after` (NULL) the
--- page starts at the newest task. Each query reads indexes in id order and stops at the
--- limit: finished tasks by tasks_finished_by_status or _by_type; unfinished ones, at most
--- as many as the queue holds, by tasks_unfinished_by_id.
+-- page starts at the newest task. Finished tasks are read from indexes in id order
+-- (tasks_finished_by_status or _by_type), stopping at the limit; queued and running ones,
+-- at most as many as the queue holds, from the claim's partial indexes, then sorted.
 SELECT * FROM tasks
 WHERE id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
@@ -105,14 +105,20 @@ WHERE finished_at IS NOT NULL AND type = :type AND status = :status
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
--- name: list_unfinished
-SELECT * FROM tasks
-WHERE finished_at IS NULL AND status = :status AND (:type IS NULL OR type = :type)
+-- name: list_queued
+SELECT * FROM tasks INDEXED BY tasks_queued
+WHERE status = 'queued' AND (:type IS NULL OR type = :type)
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_running
+SELECT * FROM tasks INDEXED BY tasks_running
+WHERE status = 'running' AND (:type IS NULL OR type = :type)
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
 -- name: list_by_type
--- Each finished status, and the unfinished tasks, in id order; merged.
+-- Each finished status in id order, and the queued and running tasks sorted; merged.
 SELECT * FROM tasks
 WHERE finished_at IS NOT NULL AND type = :type AND status = 'done'
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
@@ -125,8 +131,12 @@ SELECT * FROM tasks
 WHERE finished_at IS NOT NULL AND type = :type AND status = 'cancelled'
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 UNION ALL
-SELECT * FROM tasks
-WHERE finished_at IS NULL AND type = :type
+SELECT * FROM tasks INDEXED BY tasks_queued
+WHERE status = 'queued' AND type = :type
+  AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
+UNION ALL
+SELECT * FROM tasks INDEXED BY tasks_running
+WHERE status = 'running' AND type = :type
   AND id <= coalesce(:after, (SELECT max(id) FROM tasks)) AND id IS NOT :after
 ORDER BY id DESC LIMIT :limit;
 
