@@ -13,13 +13,26 @@ Status = Literal["queued", "running", "done", "failed", "cancelled"]
 UNFINISHED: frozenset[str] = frozenset({"queued", "running"})
 
 
+RANDOM_TAILS: list[str] = []
+"""The random parts of the next ids, read from the OS 256 at a time: one system call per
+id cost more than the rest of the id. `list.pop` hands each out once, whatever the thread;
+a forked child starts with none of its parent's."""
+os.register_at_fork(after_in_child=RANDOM_TAILS.clear)
+
+
 def new_id() -> str:
     """The time in milliseconds (12 hex digits), then 128 random bits (32): not guessable.
 
     Time first, so that ids sort by creation: new ids land at the end of the store's index
     instead of anywhere in it, which keeps intake fast as the table grows.
     """
-    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(16).hex()}"
+    try:
+        tail = RANDOM_TAILS.pop()
+    except IndexError:
+        pool = os.urandom(16 * 256).hex()
+        RANDOM_TAILS.extend(pool[start : start + 32] for start in range(0, len(pool), 32))
+        tail = RANDOM_TAILS.pop()
+    return f"{time.time_ns() // 1_000_000:012x}{tail}"
 
 
 @dataclass(slots=True, eq=False)
