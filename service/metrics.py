@@ -10,9 +10,8 @@ With `PROMETHEUS_MULTIPROC_DIR` set (an empty directory, before the processes st
 prometheus_client keeps every process's values in files there and a scrape of any process
 adds them up. Each process flushes its counts there every `FLUSH_INTERVAL` and before it
 answers a scrape; `stop()` flushes and marks the process dead, so that its in-progress tasks
-drop out. The
-queue gauges are not among them: each scrape reads them from the store (`render(stats)`), so
-that every process answers the same.
+drop out. The queue gauges are not among them: each scrape reads them from the store
+(`render(stats)`), so that every process answers the same.
 """
 
 from __future__ import annotations
