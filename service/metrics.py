@@ -17,6 +17,7 @@ drop out. The queue gauges are not among them: each scrape reads them from the s
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import platform
 import time
@@ -33,6 +34,8 @@ from .errors import ConfigError
 from .store.base import QueueStats
 from .tallies import BulkHistogram, Level, Observations, counts, levels, observations
 from .task import Task
+
+log = logging.getLogger("service.metrics")
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 NO_TYPE = ""
@@ -153,7 +156,15 @@ class Metrics:
     async def _flush_every(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_INTERVAL)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a full disk, say: what was not handed over waits for the next
+                log.exception(
+                    "metrics not written to %s=%s",
+                    MULTIPROCESS_DIR,
+                    self.directory,
+                    extra={"action": "metrics"},
+                )
 
     def submitted(self, type: str, pairs: Pairs) -> None:
         """A submission answered with these (task, created) pairs."""

@@ -183,3 +183,26 @@ def test_a_missing_multiprocess_directory_stops_start_up(tmp_path: Path) -> None
     metrics = Metrics({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")})
     with pytest.raises(ConfigError, match="PROMETHEUS_MULTIPROC_DIR=.* is not a directory"):
         metrics.start(["echo"])
+
+
+async def test_a_failed_flush_is_logged_and_the_next_one_still_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("service.metrics.FLUSH_INTERVAL", 0.01)
+    metrics = Metrics({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    flushes: list[float] = []
+
+    def flush() -> None:
+        flushes.append(asyncio.get_running_loop().time())
+        if len(flushes) == 1:
+            raise OSError("No space left on device")
+
+    monkeypatch.setattr(metrics, "flush", flush)
+    with caplog.at_level(logging.ERROR, logger="service.metrics"):
+        metrics.start(["echo"])
+        async with asyncio.timeout(5):
+            while len(flushes) < 3:
+                await asyncio.sleep(0.01)
+        metrics.stop()
+    assert "metrics not written to PROMETHEUS_MULTIPROC_DIR=" in caplog.text
+    assert "No space left on device" in caplog.text
