@@ -7,7 +7,8 @@
 size posts arrays to `POST /tasks` with 8. `--drain N` profiles instead the in-process
 gated drain of N tasks (`python -m bench.drain`), from start to end. Prints the functions
 that take the most samples by self time (the function itself was running) and by total
-time (it was on the stack), from py-spy's raw output; `--gil` counts only samples of the
+time (it was on the stack), and self time per package (hypercorn, h11, asyncio, service,
+...), from py-spy's raw output; `--gil` counts only samples of the
 thread holding the GIL.
 """
 
@@ -94,6 +95,15 @@ def summarize(lines: Iterable[str], with_lines: bool) -> tuple[Counter[str], Cou
     return self_time, total_time, samples
 
 
+def by_package(self_time: Counter[str]) -> Counter[str]:
+    """Self time summed by the package (top folder) or module of each function's file."""
+    packages: Counter[str] = Counter()
+    for name, count in self_time.items():
+        where = name.rpartition(" (")[2].rstrip(")")
+        packages[where.split("/")[0].split(":")[0] or "(unknown)"] += count
+    return packages
+
+
 def show(title: str, counts: Counter[str], samples: int, top: int) -> None:
     print(f"\n{title}")
     for name, count in counts.most_common(top):
@@ -119,6 +129,7 @@ def main(argv: Sequence[str]) -> int:
     print(f"{samples} samples")
     show("by self time", self_time, samples, args.top)
     show("by total time, the service's own functions", total_time, samples, args.top)
+    show("by self time, per package", by_package(self_time), samples, args.top)
     return 0
 
 

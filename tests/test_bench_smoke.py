@@ -7,6 +7,7 @@ HTTP groups (wrk, gunicorn) and the peer comparison (Redis, SAQ, arq).
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ if str(ROOT) not in sys.path:
 from bench.asgi_path import measure  # noqa: E402
 from bench.batches import run_batches  # noqa: E402
 from bench.drain import run_drain, store_url  # noqa: E402
+from bench.profile import by_package  # noqa: E402
 from bench.report import Row, ratio_row, table  # noqa: E402
 
 TASKS = 200
@@ -57,3 +59,16 @@ def test_table_shows_ratios_and_verdicts() -> None:
     assert lines[0].startswith("| Group | Measure |")
     assert "| 2.00x |" in lines[3] and lines[3].endswith("| >= 1.5x | met |")
     assert "| 0.50x |" in lines[4] and lines[4].endswith("| **missed** |")
+
+
+def test_the_profile_sums_self_time_by_package() -> None:
+    self_time = Counter(
+        {
+            "handle (hypercorn/protocol/h11.py)": 3,
+            "send (hypercorn/asyncio/tcp_server.py)": 2,
+            "submit (service/core.py)": 4,
+            "run (asyncio/runners.py:118)": 1,
+        }
+    )
+
+    assert by_package(self_time) == {"hypercorn": 5, "service": 4, "asyncio": 1}
