@@ -29,7 +29,7 @@ GUNICORN = [sys.executable, "-m", "gunicorn"]
 
 STOP_LINE = re.compile(
     r"stopped after (?P<drain>[\d.]+) s of drain: done=(?P<done>\d+) failed=(?P<failed>\d+) "
-    r"cancelled=(?P<cancelled>\d+) abandoned=(?P<abandoned>\d+) \(lost\) "
+    r"cancelled=(?P<cancelled>\d+) abandoned=(?P<abandoned>\d+) \([^)]*\) "
     r"released=(?P<released>\d+)"
 )
 

@@ -6,6 +6,7 @@ HTTP groups (wrk, gunicorn) and the peer comparison (Redis, SAQ, arq).
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -21,6 +22,8 @@ from bench.batches import run_batches  # noqa: E402
 from bench.drain import run_drain, store_url  # noqa: E402
 from bench.profile import by_package  # noqa: E402
 from bench.report import Row, ratio_row, table  # noqa: E402
+from bench.servers import StopLine  # noqa: E402
+from service import Settings, create_app  # noqa: E402
 
 TASKS = 200
 
@@ -72,3 +75,18 @@ def test_the_profile_sums_self_time_by_package() -> None:
     )
 
     assert by_package(self_time) == {"hypercorn": 5, "service": 4, "asyncio": 1}
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+async def test_the_service_stop_line_is_read_on_every_store(
+    store: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shutdown and sustained groups read the drain's outcome from this line."""
+    caplog.set_level(logging.INFO, "service")
+    app = create_app(Settings(store=store_url(store, tmp_path, "stop"), concurrency=2))
+    async with app.test_app():
+        response = await app.test_client().post("/tasks?type=dummy", json=[1, 2, 3])
+        assert response.status_code == 202
+    stop = StopLine.find(caplog.text)
+    assert stop is not None, caplog.text
+    assert stop.done + stop.abandoned + stop.released == 3
