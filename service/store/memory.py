@@ -177,7 +177,7 @@ class MemoryStore:
             run_at, seq, task_id = heapq.heappop(delayed)
             task = tasks.get(task_id)
             if task is not None and task.status == "queued" and task.run_at == run_at:
-                heapq.heappush(self._due_of(task.type), (-task.priority, seq, task_id))
+                heapq.heappush(self._due.setdefault(task.type, []), (-task.priority, seq, task_id))
         heaps = [
             heap
             for type, heap in self._due.items()
@@ -280,13 +280,7 @@ class MemoryStore:
         if task.run_at > time.time():
             heapq.heappush(self._delayed, (task.run_at, task.seq, task.id))
         else:
-            heapq.heappush(self._due_of(task.type), (-task.priority, task.seq, task.id))
-
-    def _due_of(self, type: str) -> list[DueEntry]:
-        heap = self._due.get(type)
-        if heap is None:
-            heap = self._due[type] = []
-        return heap
+            heapq.heappush(self._due.setdefault(task.type, []), (-task.priority, task.seq, task.id))
 
     def _finish(self, task: Task) -> None:
         del self._unfinished[task.id]
