@@ -1,4 +1,4 @@
-"""What only the SQLite store promises: reopen, migrations, durability, group commit."""
+"""What only the SQLite store promises: reopen, migrations, group commit."""
 
 from __future__ import annotations
 
@@ -173,17 +173,6 @@ async def test_newer_schema_is_refused(path: Path) -> None:
     store = sqlite_store(path)
     with pytest.raises(StoreError, match="schema version 99, newer than this service knows"):
         await store.open()
-
-
-async def test_durability_settings(path: Path) -> None:
-    store = sqlite_store(path)
-    await store.open()
-    try:
-        assert store._db._connection is not None
-        assert store._db._connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert store._db._connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    finally:
-        await store.close()
 
 
 async def test_concurrent_adds_share_commits(path: Path) -> None:

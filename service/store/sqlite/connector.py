@@ -64,6 +64,7 @@ class Connector:
         self._executor: ThreadPoolExecutor | None = None
         self._checkpointer: ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None
+        self._synced = True
         self._checkpoint_connection: sqlite3.Connection | None = None
 
     async def open(self, setup: Body[Any]) -> None:
@@ -73,7 +74,7 @@ class Connector:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._connect, setup)
 
-    async def run(self, body: Body[T]) -> T:
+    async def run(self, body: Body[T], *, synced: bool = True) -> T:
         """`body` in one write transaction on the connector's thread.
 
         Raises the driver's own errors, for the caller to tell a row's from the file's.
@@ -81,7 +82,7 @@ class Connector:
         if self._executor is None:
             raise StoreError(f"{self.path}: the task database is not open")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, body)
+        return await loop.run_in_executor(self._executor, self._transaction, body, synced)
 
     async def read(self, body: Body[T]) -> T:
         """`body` in one read transaction beside the writer, on the checkpoints' connection:
@@ -111,12 +112,15 @@ class Connector:
             self._executor.shutdown()
             self._executor = None
 
-    def _transaction(self, body: Body[T]) -> T:
+    def _transaction(self, body: Body[T], synced: bool = True) -> T:
         if self.broken is not None:
             raise StoreError(self.broken)
         connection = self._connection
         if connection is None:
             raise StoreError(f"{self.path}: the task database is not open")
+        if synced != self._synced:
+            connection.execute(f"PRAGMA synchronous = {'FULL' if synced else 'NORMAL'}")
+            self._synced = synced
         connection.execute("BEGIN IMMEDIATE")
         try:
             result = body(connection)

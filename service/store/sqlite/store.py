@@ -52,6 +52,8 @@ class Work:
 
     new: Sequence[Task] = ()
     operation: Operation | None = None
+    synced: bool = True
+    """Whether the commit must reach the disk before the caller hears of it (see `_commit`)."""
 
 
 class SQLiteStore(ScheduleTicks, DashboardViews):
@@ -155,7 +157,7 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
         claim = partial(
             claims.claim, owner=self.owner, limit=limit, lease=self._lease, only=only, skip=skip
         )
-        claimed: Claimed = await self._submit(claim)
+        claimed: Claimed = await self._submit(claim, synced=False)
         return claimed
 
     def record(self, task: Task) -> None:
@@ -193,7 +195,7 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
             peers = connection.execute(QUERIES["count_peers"], (self.owner, now)).fetchone()[0]
             return Lease(lapsed, peers)
 
-        lease: Lease = await self._submit(renew)
+        lease: Lease = await self._submit(renew, synced=False)
         return lease
 
     async def take_over(self) -> int:
@@ -201,7 +203,7 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
             owners.forget_dead(connection, self._host, self.owner)
             return connection.execute(QUERIES["take_over"], (time.time(),)).rowcount
 
-        taken: int = await self._submit(take_over)
+        taken: int = await self._submit(take_over, synced=False)
         return taken
 
     async def count_unfinished(self) -> int:
@@ -218,7 +220,7 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
             connection.execute(QUERIES["forget_old_owners"], (now - OWNER_MEMORY,))
             connection.execute(QUERIES["forget_old_ticks"], (now - TICK_MEMORY,))
 
-        await self._submit(upkeep)
+        await self._submit(upkeep, synced=False)
         await self._db.checkpoint()
 
     async def _select(self, query: str, parameters: tuple[str, ...]) -> Task | None:
@@ -229,8 +231,11 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
         result: Task | None = await self._submit(select, with_states=False)
         return result
 
-    def _submit(self, operation: Operation, *, with_states: bool = True) -> asyncio.Future[Any]:
-        return self._batcher.call(Work(operation=operation), with_states=with_states)
+    def _submit(
+        self, operation: Operation, *, with_states: bool = True, synced: bool = True
+    ) -> asyncio.Future[Any]:
+        work = Work(operation=operation, synced=synced)
+        return self._batcher.call(work, with_states=with_states)
 
     async def _commit(self, works: Sequence[Work], tasks: Sequence[Task]) -> list[Any]:
         """One transaction: new tasks, ends of attempts, then the operations in order."""
@@ -241,7 +246,8 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
                 log.error("task %s: no claim to fence its state on; not written", task.id)
             else:
                 ends.append(end)
-        return await self._db.run(partial(self._write, works=works, ends=ends))
+        synced = any(work.new or work.synced for work in works)
+        return await self._db.run(partial(self._write, works=works, ends=ends), synced=synced)
 
     def _write(
         self, connection: sqlite3.Connection, works: Sequence[Work], ends: list[rows.State]
