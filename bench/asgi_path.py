@@ -1,6 +1,7 @@
 """The CPU time our code spends on one `POST /task`, without HTTP: the ASGI app called directly.
 
     python -m bench.asgi_path [--requests 20000] [--rounds 5] [--store sqlite] [--without-metrics]
+                              [--delay SECONDS]
 
 Starts the app on the memory store (or `--store sqlite`, a fresh file; 8 workers, the
 built-in `dummy` handler, the queue bound of `bench.intake`), then calls it with a
@@ -11,7 +12,9 @@ request of each round (every thread of the process) and the lowest (the least di
 the rest of the machine), and what one copy of a task costs (the memory store copies every
 task it keeps and hands out). Run it on two checkouts to compare them: Hypercorn, the
 network and wrk are left out, so a difference here is the app's own. `--without-metrics`
-turns the Prometheus hooks into no-ops, to see what they cost.
+turns the Prometheus hooks into no-ops, to see what they cost. `--delay` posts delayed
+tasks (`&delay=SECONDS`), which stay queued: the rounds then time intake alone, on a queue
+that grows by `--requests` delayed tasks per round.
 """
 
 from __future__ import annotations
@@ -57,8 +60,11 @@ async def receive() -> dict[str, Any]:
     return {"type": "http.request", "body": BODY, "more_body": False}
 
 
-async def measure(requests: int, rounds: int, store_url: str = "memory") -> list[float]:
+async def measure(
+    requests: int, rounds: int, store_url: str = "memory", delay: float = 0.0
+) -> list[float]:
     """CPU microseconds per request, one figure per round (every thread of the process)."""
+    scope = dict(SCOPE, query_string=b"type=dummy&delay=%g" % delay if delay else b"type=dummy")
     settings = Settings.from_env(
         {"SERVICE_STORE": store_url, "SERVICE_CONCURRENCY": "8", "SERVICE_QUEUE_MAXSIZE": "5000000"}
     )
@@ -76,14 +82,14 @@ async def measure(requests: int, rounds: int, store_url: str = "memory") -> list
 
         async def caller(calls: int) -> None:
             for number in range(calls):
-                await app(dict(SCOPE), receive, send)  # type: ignore[arg-type]
+                await app(dict(scope), receive, send)  # type: ignore[arg-type]
                 if number % 8 == 0:
                     await asyncio.sleep(0)
 
         for _ in range(rounds):
             began = time.process_time()
             await asyncio.gather(*(caller(requests // CALLERS) for _ in range(CALLERS)))
-            while await store.count_unfinished():
+            while not delay and await store.count_unfinished():
                 await asyncio.sleep(0.02)
             figures.append((time.process_time() - began) / (requests // CALLERS * CALLERS) * 1e6)
     finally:
@@ -116,12 +122,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--store", choices=["memory", "sqlite"], default="memory")
     parser.add_argument("--without-metrics", action="store_true")
+    parser.add_argument("--delay", type=float, default=0.0)
     arguments = parser.parse_args()
     if arguments.without_metrics:
         without_metrics()
     with tempfile.TemporaryDirectory(prefix="asgi-path-") as directory:
         url = "memory" if arguments.store == "memory" else f"sqlite:///{directory}/tasks.db"
-        figures = asyncio.run(measure(arguments.requests, arguments.rounds, url))
+        figures = asyncio.run(measure(arguments.requests, arguments.rounds, url, arguments.delay))
     shown = ", ".join(f"{figure:.1f}" for figure in figures)
     print(f"CPU per POST /task: {shown} µs; lowest {min(figures):.1f} µs")
     print(f"copy of a task: {copy_cost():.2f} µs")

@@ -6,6 +6,7 @@ HTTP groups (wrk, gunicorn) and the peer comparison (Redis, SAQ, arq).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections import Counter
@@ -41,6 +42,13 @@ async def test_drain_finishes_every_task(store: str, gated: bool, tmp_path: Path
 
 async def test_the_asgi_path_times_requests_the_app_accepted() -> None:
     figures = await measure(requests=50, rounds=2)  # exits if any answer was not 202
+
+    assert len(figures) == 2 and all(figure > 0 for figure in figures)
+
+
+async def test_the_asgi_path_times_delayed_tasks_without_waiting_for_them(tmp_path: Path) -> None:
+    url = store_url("sqlite", tmp_path, "delayed")
+    figures = await asyncio.wait_for(measure(requests=64, rounds=2, store_url=url, delay=3600), 30)
 
     assert len(figures) == 2 and all(figure > 0 for figure in figures)
 
