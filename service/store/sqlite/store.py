@@ -2,7 +2,12 @@
 
 Calls from the event loop queue up while a transaction is in flight and all go into the
 next one: one commit, one fsync (WAL, `synchronous=FULL`) for everything that arrived
-meanwhile. `add` resolves only after that commit, so a 202 means the task is on disk.
+meanwhile. `add` resolves only after that commit, so a 202 means the task is on disk; so do
+cancels and retries. A commit that carries only the service's own bookkeeping (claims, ends
+of attempts, leases, take-overs) skips the fsync (`synchronous=NORMAL`): a crash of the
+process keeps it, and the next synced commit or checkpoint puts it on disk. Only a power
+loss can undo it, and then every process on the file is gone too, so the tasks it concerns
+are run again, never twice at once.
 Ends of attempts (`record`) keep the live task: its state is read once, when it is written.
 While new tasks keep arriving, they wait up to RECORD_DELAY so that the commits that
 acknowledge clients stay small; `get` answers from the live tasks until they are written,
@@ -53,7 +58,8 @@ class Work:
     new: Sequence[Task] = ()
     operation: Operation | None = None
     synced: bool = True
-    """Whether the commit must reach the disk before the caller hears of it (see `_commit`)."""
+    """Whether the commit must reach the disk before the caller hears of it: every operation
+    but the bookkeeping (claims, leases, take-overs, upkeep)."""
 
 
 class SQLiteStore(ScheduleTicks, DashboardViews):
@@ -238,7 +244,8 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
         return self._batcher.call(work, with_states=with_states)
 
     async def _commit(self, works: Sequence[Work], tasks: Sequence[Task]) -> list[Any]:
-        """One transaction: new tasks, ends of attempts, then the operations in order."""
+        """One transaction: new tasks, ends of attempts, then the operations in order;
+        synced if any part of it is to be acknowledged as on disk."""
         ends = []
         for task in tasks:  # read here, on the loop that changes them
             end = rows.state(task)
