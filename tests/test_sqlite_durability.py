@@ -36,9 +36,6 @@ class Commits:
         elif statement == "COMMIT":
             self.levels.append(self._level)
 
-    def since(self, count: int) -> list[str]:
-        return self.levels[count:]
-
 
 @pytest.fixture
 async def store(path: Path) -> AsyncIterator[SQLiteStore]:
