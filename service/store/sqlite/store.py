@@ -253,7 +253,7 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
                 log.error("task %s: no claim to fence its state on; not written", task.id)
             else:
                 ends.append(end)
-        synced = any(work.new or work.synced for work in works)
+        synced = any(work.synced for work in works)  # new tasks are always synced
         return await self._db.run(partial(self._write, works=works, ends=ends), synced=synced)
 
     def _write(
