@@ -20,6 +20,7 @@ from hypercorn.typing import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTP
 
 from . import jsoncodec
 from .core import TaskService
+from .deadlines import BodyDeadlines
 from .errors import RequestError
 from .options import parse_options
 from .settings import Settings
@@ -42,6 +43,7 @@ class Intake:
         self.app = app
         self.service = service
         self.check = check
+        self.deadlines = BodyDeadlines()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] not in ROUTES or scope["method"] != "POST":
@@ -71,7 +73,7 @@ class Intake:
             raise RequestError(400, "idempotency_key_unsupported", message)
         # A batch is an array of payloads: one level more than a payload may have.
         depth = jsoncodec.MAX_DEPTH if single else jsoncodec.MAX_DEPTH + 1
-        payload = await read_json(headers, receive, settings, depth)
+        payload = await read_json(headers, receive, settings, depth, self.deadlines)
         if single:
             key = headers.get(b"idempotency-key", b"").decode("latin-1") or None
             [(task, created)] = await service.submit(options, [payload], idempotency_key=key)
@@ -104,7 +106,11 @@ async def respond(send: Send, status: int, body: Any, headers: Mapping[str, str]
 
 
 async def read_json(
-    headers: Mapping[bytes, bytes], receive: Receive, settings: Settings, max_depth: int
+    headers: Mapping[bytes, bytes],
+    receive: Receive,
+    settings: Settings,
+    max_depth: int,
+    deadlines: BodyDeadlines,
 ) -> Any:
     limit, timeout = settings.max_body, settings.body_timeout
     if not is_json(headers.get(b"content-type", b"")):
@@ -116,11 +122,15 @@ async def read_json(
     declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
+    reader = deadlines.begin(timeout)
     try:
-        async with asyncio.timeout(timeout):
-            body = await read_body(receive, limit)
-    except TimeoutError:
-        raise body_timeout(timeout) from None
+        body = await read_body(receive, limit)
+    except asyncio.CancelledError:
+        if deadlines.expired(reader):
+            raise body_timeout(timeout) from None
+        raise
+    finally:
+        deadlines.end(reader)
     try:
         return jsoncodec.loads(body, max_depth)
     except jsoncodec.InvalidJSON as error:
