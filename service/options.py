@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from .errors import RequestError
@@ -29,7 +30,10 @@ class Options:
     max_attempts: int | None = None
 
 
+@lru_cache(maxsize=1024)
 def parse_options(query_string: bytes, default_type: str) -> Options:
+    """The options of a query string; clients send the same few again and again, so the
+    answers are kept (Options are immutable). A refusal is not kept: it raises each time."""
     if not query_string:
         return Options(type=default_type)
     args: dict[str, str] = {}

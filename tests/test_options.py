@@ -6,6 +6,10 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from service.errors import RequestError
+from service.options import Options, parse_options
 from tests import sample_handlers
 from tests.conftest import Starter
 
@@ -121,3 +125,15 @@ async def test_cancel_running_finished_or_unknown(start: Starter) -> None:
         await running.wait_finished(blocker_id)
         assert (await running.client.delete(f"/task/{blocker_id}")).status_code == 409
         assert (await running.client.delete("/task/unknown")).status_code == 404
+
+
+def test_the_same_query_gets_the_same_options_and_a_refusal_every_time() -> None:
+    """Parsed options are kept per query string: the default type still counts, and a
+    refused query is refused again, not answered from what was kept."""
+    assert parse_options(b"type=echo&priority=3", "a") == Options("echo", priority=3)
+    assert parse_options(b"priority=3", "a") == Options("a", priority=3)
+    assert parse_options(b"priority=3", "b") == Options("b", priority=3)
+    for _ in range(2):
+        with pytest.raises(RequestError) as refused:
+            parse_options(b"priority=high", "a")
+        assert refused.value.status == 422 and "priority" in refused.value.body()["message"]
