@@ -85,6 +85,8 @@ class Server:
     env: Mapping[str, str] = field(default_factory=dict)
     ready_path: str | None = "/ready"
     process: subprocess.Popen[bytes] | None = None
+    cwd: Path = ROOT
+    """Where it starts: `python -m` imports the service package from there first."""
 
     @property
     def url(self) -> str:
@@ -100,7 +102,7 @@ class Server:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
-                cwd=ROOT,
+                cwd=self.cwd,
                 env={**os.environ, **self.env},
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -24,6 +25,7 @@ from bench.drain import run_drain, store_url  # noqa: E402
 from bench.profile import by_package  # noqa: E402
 from bench.report import Row, ratio_row, table  # noqa: E402
 from bench.servers import StopLine  # noqa: E402
+from bench.versus import OTHER, THIS, Round, cpu_seconds, summary  # noqa: E402
 from service import Settings, create_app  # noqa: E402
 
 TASKS = 200
@@ -98,3 +100,19 @@ async def test_the_service_stop_line_is_read_on_every_store(
     stop = StopLine.find(caplog.text)
     assert stop is not None, caplog.text
     assert stop.done + stop.abandoned + stop.released == 3
+
+
+def test_versus_sums_up_per_round_ratios_and_reads_cpu_per_thread() -> None:
+    rounds = {
+        THIS: [Round(3000, 250, 0), Round(3300, 240, 0), Round(2000, 300, 10)],
+        OTHER: [Round(2500, 260, 0), Round(3000, 270, 0), Round(2600, 320, 10)],
+    }
+    lines = summary(rounds)
+    assert lines[0] == (
+        "this checkout: median 3,000 req/s; CPU per request 250 µs main thread, 0 µs other threads"
+    )
+    # The median of the per-round ratios, not the ratio of the medians (3000 / 2600 = 1.154).
+    assert lines[-1] == "this checkout / other checkout: 1.100 (per round: 1.20 1.10 0.77)"
+    sum(range(200_000))  # some CPU time on this thread
+    main, other = cpu_seconds(os.getpid())
+    assert main > 0 and other >= 0

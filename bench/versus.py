@@ -1,0 +1,147 @@
+"""Before and after: this checkout's intake against another checkout's, head to head.
+
+    python -m bench.versus OTHER_CHECKOUT [--store memory|sqlite] [--rounds 10] [--seconds 5]
+
+Starts the service (`service:app` with hypercorn.toml, the given store, 8 workers) from this
+checkout and from OTHER_CHECKOUT (`git worktree add ../before COMMIT`, say: each server imports
+the service package from its own checkout, its working directory), side by side,
+warms both up, then loads them in turn with the intake load of `bench.intake` (POST /task,
+32 connections), the order reversed every round so that neither always goes first. Only the
+two services run: in `python -m bench --only intake` four other servers share the machine,
+and the SQLite service drains the backlog of its round while the next ones are measured.
+
+Prints each round's rates and the CPU time per request of each server (its main thread,
+and its other threads: the SQLite store's), then the medians and the median of the
+per-round ratios (this checkout / the other).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import servers, wrk
+from .config import Config
+
+THIS = "this checkout"
+OTHER = "other checkout"
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    rate: float
+    main_us: float
+    """CPU time of the server's main thread (the event loop) per request."""
+    other_us: float
+    """CPU time of its other threads per request."""
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of the process's main thread and of all its other threads."""
+    main = other = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if int(tid) == pid:
+            main += seconds
+        else:
+            other += seconds
+    return main, other
+
+
+def measure(server: servers.Server, url: str, script: Path, seconds: float) -> Round:
+    before = cpu_seconds(server.pid)
+    result = wrk.run(url, script, seconds)
+    after = cpu_seconds(server.pid)
+    requests = max(result.requests, 1)
+    return Round(
+        result.rate,
+        (after[0] - before[0]) * 1e6 / requests,
+        (after[1] - before[1]) * 1e6 / requests,
+    )
+
+
+def summary(rounds: dict[str, list[Round]]) -> list[str]:
+    """The medians of each side, and the median of the per-round ratios of the rates."""
+    lines = []
+    for name, runs in rounds.items():
+        rate = statistics.median(each.rate for each in runs)
+        main = statistics.median(each.main_us for each in runs)
+        other = statistics.median(each.other_us for each in runs)
+        lines.append(
+            f"{name}: median {rate:,.0f} req/s; CPU per request {main:.0f} µs main thread, "
+            f"{other:.0f} µs other threads"
+        )
+    ratios = [
+        this.rate / other.rate for this, other in zip(rounds[THIS], rounds[OTHER], strict=True)
+    ]
+    shown = " ".join(f"{ratio:.2f}" for ratio in ratios)
+    lines.append(f"{THIS} / {OTHER}: {statistics.median(ratios):.3f} (per round: {shown})")
+    return lines
+
+
+def run(other: Path, store: str, rounds: int, seconds: float, workdir: Path) -> list[str]:
+    config = Config()
+    script = wrk.post_script(workdir, "versus", '{"foo":"bar"}')
+    checkouts = {THIS: servers.ROOT, OTHER: other.resolve()}
+    results: dict[str, list[Round]] = {name: [] for name in checkouts}
+    with ExitStack() as stack:
+        running = {}
+        for number, (name, checkout) in enumerate(checkouts.items()):
+            server = servers.service(
+                f"versus-{number}",
+                store,
+                workdir,
+                config.concurrency,
+                queue_maxsize=config.queue_maxsize,
+            )
+            server.cwd = checkout
+            stack.enter_context(servers.running(server))
+            running[name] = (server, f"{server.url}/task?type=dummy")
+        for _, url in running.values():
+            wrk.run(url, script, config.warmup)
+        for number in range(rounds):
+            order = list(running.items())
+            for name, (server, url) in order if number % 2 == 0 else reversed(order):
+                results[name].append(measure(server, url, script, seconds))
+            print(
+                f"round {number + 1}: "
+                + " | ".join(
+                    f"{name} {results[name][-1].rate:,.0f} req/s, "
+                    f"{results[name][-1].main_us:.0f}+{results[name][-1].other_us:.0f} µs"
+                    for name in running
+                ),
+                flush=True,
+            )
+    return summary(results)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.versus", description=__doc__)
+    parser.add_argument("other", type=Path, help="the other checkout (a directory)")
+    parser.add_argument("--store", choices=("memory", "sqlite"), default="memory")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    if not (args.other / "service").is_dir():
+        parser.error(f"{args.other} holds no service package")
+    if not wrk.available():
+        parser.error(wrk.INSTALL_HINT)
+    with tempfile.TemporaryDirectory(prefix="bench-versus-") as workdir:
+        for line in run(args.other, args.store, args.rounds, args.seconds, Path(workdir)):
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
