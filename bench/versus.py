@@ -12,13 +12,16 @@ and the SQLite service drains the backlog of its round while the next ones are m
 
 Prints each round's rates and the CPU time per request of each server (its main thread,
 and its other threads: the SQLite store's), then the medians and the median of the
-per-round ratios (this checkout / the other).
+per-round ratios (this checkout / the other). On SQLite also the tasks finished during the
+round per request answered, counted in the database file: a service that runs more of what
+it accepts while it accepts spends more of its event loop on running them.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -40,6 +43,8 @@ class Round:
     """CPU time of the server's main thread (the event loop) per request."""
     other_us: float
     """CPU time of its other threads per request."""
+    done_per_request: float | None = None
+    """Tasks that finished during the round, per request answered (SQLite only)."""
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
@@ -59,7 +64,22 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return main, other
 
 
-def measure(server: servers.Server, url: str, script: Path, seconds: float) -> Round:
+def finished(database: Path | None) -> int:
+    """Tasks done in the SQLite file, read beside the service; 0 without a file."""
+    if database is None:
+        return 0
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        found: int = connection.execute(
+            "SELECT count(*) FROM tasks WHERE status = 'done'"
+        ).fetchone()[0]
+    connection.close()
+    return found
+
+
+def measure(
+    server: servers.Server, url: str, script: Path, seconds: float, database: Path | None
+) -> Round:
+    done = finished(database)
     before = cpu_seconds(server.pid)
     result = wrk.run(url, script, seconds)
     after = cpu_seconds(server.pid)
@@ -68,7 +88,13 @@ def measure(server: servers.Server, url: str, script: Path, seconds: float) -> R
         result.rate,
         (after[0] - before[0]) * 1e6 / requests,
         (after[1] - before[1]) * 1e6 / requests,
+        None if database is None else (finished(database) - done) / requests,
     )
+
+
+def shown(name: str, each: Round) -> str:
+    done = "" if each.done_per_request is None else f", {each.done_per_request:.2f} done/request"
+    return f"{name} {each.rate:,.0f} req/s, {each.main_us:.0f}+{each.other_us:.0f} µs{done}"
 
 
 def summary(rounds: dict[str, list[Round]]) -> list[str]:
@@ -78,10 +104,14 @@ def summary(rounds: dict[str, list[Round]]) -> list[str]:
         rate = statistics.median(each.rate for each in runs)
         main = statistics.median(each.main_us for each in runs)
         other = statistics.median(each.other_us for each in runs)
-        lines.append(
+        line = (
             f"{name}: median {rate:,.0f} req/s; CPU per request {main:.0f} µs main thread, "
             f"{other:.0f} µs other threads"
         )
+        done = [each.done_per_request for each in runs if each.done_per_request is not None]
+        if done:
+            line += f"; {statistics.median(done):.2f} tasks finished per request"
+        lines.append(line)
     ratios = [
         this.rate / other.rate for this, other in zip(rounds[THIS], rounds[OTHER], strict=True)
     ]
@@ -107,20 +137,17 @@ def run(other: Path, store: str, rounds: int, seconds: float, workdir: Path) -> 
             )
             server.cwd = checkout
             stack.enter_context(servers.running(server))
-            running[name] = (server, f"{server.url}/task?type=dummy")
-        for _, url in running.values():
+            database = workdir / f"versus-{number}.db" if store == "sqlite" else None
+            running[name] = (server, f"{server.url}/task?type=dummy", database)
+        for _, url, _ in running.values():
             wrk.run(url, script, config.warmup)
         for number in range(rounds):
             order = list(running.items())
-            for name, (server, url) in order if number % 2 == 0 else reversed(order):
-                results[name].append(measure(server, url, script, seconds))
+            for name, (server, url, database) in order if number % 2 == 0 else reversed(order):
+                results[name].append(measure(server, url, script, seconds, database))
             print(
                 f"round {number + 1}: "
-                + " | ".join(
-                    f"{name} {results[name][-1].rate:,.0f} req/s, "
-                    f"{results[name][-1].main_us:.0f}+{results[name][-1].other_us:.0f} µs"
-                    for name in running
-                ),
+                + " | ".join(shown(name, results[name][-1]) for name in running),
                 flush=True,
             )
     return summary(results)
