@@ -25,7 +25,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,11 +68,10 @@ def finished(database: Path | None) -> int:
     """Tasks done in the SQLite file, read beside the service; 0 without a file."""
     if database is None:
         return 0
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
         found: int = connection.execute(
             "SELECT count(*) FROM tasks WHERE status = 'done'"
         ).fetchone()[0]
-    connection.close()
     return found
 
 

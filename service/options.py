@@ -30,10 +30,24 @@ class Options:
     max_attempts: int | None = None
 
 
-@lru_cache(maxsize=1024)
+KEPT_QUERY_BYTES = 256
+"""Longer query strings are parsed every time, so that the kept answers stay small."""
+
+
 def parse_options(query_string: bytes, default_type: str) -> Options:
-    """The options of a query string; clients send the same few again and again, so the
-    answers are kept (Options are immutable). A refusal is not kept: it raises each time."""
+    """The options of a query string. Clients send the same few again and again, so the
+    answers to short ones are kept (Options are immutable); a refusal raises every time."""
+    if len(query_string) <= KEPT_QUERY_BYTES:
+        return _kept_options(query_string, default_type)
+    return _options(query_string, default_type)
+
+
+@lru_cache(maxsize=1024)
+def _kept_options(query_string: bytes, default_type: str) -> Options:
+    return _options(query_string, default_type)
+
+
+def _options(query_string: bytes, default_type: str) -> Options:
     if not query_string:
         return Options(type=default_type)
     args: dict[str, str] = {}
