@@ -31,6 +31,7 @@ from pathlib import Path
 
 from . import servers, wrk
 from .config import Config
+from .intake import BODY
 
 THIS = "this checkout"
 OTHER = "other checkout"
@@ -121,7 +122,7 @@ def summary(rounds: dict[str, list[Round]]) -> list[str]:
 
 def run(other: Path, store: str, rounds: int, seconds: float, workdir: Path) -> list[str]:
     config = Config()
-    script = wrk.post_script(workdir, "versus", '{"foo":"bar"}')
+    script = wrk.post_script(workdir, "versus", BODY)
     checkouts = {THIS: servers.ROOT, OTHER: other.resolve()}
     results: dict[str, list[Round]] = {name: [] for name in checkouts}
     with ExitStack() as stack:
