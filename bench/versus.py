@@ -11,10 +11,11 @@ two services run: in `python -m bench --only intake` four other servers share th
 and the SQLite service drains the backlog of its round while the next ones are measured.
 
 Prints each round's rates and the CPU time per request of each server (its main thread,
-and its other threads: the SQLite store's), then the medians and the median of the
-per-round ratios (this checkout / the other). On SQLite also the tasks finished during the
-round per request answered, counted in the database file: a service that runs more of what
-it accepts while it accepts spends more of its event loop on running them.
+and its other threads: the SQLite store's), then the medians, the share of the time the
+main thread was busy, and the median of the per-round ratios (this checkout / the other).
+On SQLite also the tasks finished during the round per request answered, counted in the
+database file: a service that runs more of what it accepts while it accepts spends more of
+its event loop on running them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class Round:
     """CPU time of its other threads per request."""
     done_per_request: float | None = None
     """Tasks that finished during the round, per request answered (SQLite only)."""
+
+    @property
+    def main_busy(self) -> float:
+        """The share of the round the main thread was on a CPU: below 1, the event loop
+        waited (for the store's commits, on SQLite) with work it could have done."""
+        return self.main_us * self.rate / 1e6
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
@@ -104,9 +111,10 @@ def summary(rounds: dict[str, list[Round]]) -> list[str]:
         rate = statistics.median(each.rate for each in runs)
         main = statistics.median(each.main_us for each in runs)
         other = statistics.median(each.other_us for each in runs)
+        busy = statistics.median(each.main_busy for each in runs)
         line = (
             f"{name}: median {rate:,.0f} req/s; CPU per request {main:.0f} µs main thread, "
-            f"{other:.0f} µs other threads"
+            f"{other:.0f} µs other threads; main thread busy {busy:.0%}"
         )
         done = [each.done_per_request for each in runs if each.done_per_request is not None]
         if done:
