@@ -51,7 +51,7 @@ class Round:
     @property
     def main_busy(self) -> float:
         """The share of the round the main thread was on a CPU: below 1, the event loop
-        waited (for the store's commits, on SQLite) with work it could have done."""
+        sat idle part of the round (on SQLite: every connection waiting for a commit)."""
         return self.main_us * self.rate / 1e6
 
 
