@@ -123,8 +123,8 @@ def summary(rounds: dict[str, list[Round]]) -> list[str]:
     ratios = [
         this.rate / other.rate for this, other in zip(rounds[THIS], rounds[OTHER], strict=True)
     ]
-    shown = " ".join(f"{ratio:.2f}" for ratio in ratios)
-    lines.append(f"{THIS} / {OTHER}: {statistics.median(ratios):.3f} (per round: {shown})")
+    per_round = " ".join(f"{ratio:.2f}" for ratio in ratios)
+    lines.append(f"{THIS} / {OTHER}: {statistics.median(ratios):.3f} (per round: {per_round})")
     return lines
 
 
