@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import sqlite3
 import time
@@ -153,6 +154,23 @@ async def test_close_writes_what_the_database_takes_back_in_time() -> None:
 
 def sqlite_store(path: Path) -> SQLiteStore:
     return SQLiteStore(Settings(store=f"sqlite:///{path}"))
+
+
+async def test_a_read_beside_the_writes_shows_a_state_committed_while_it_ran() -> None:
+    disk = Disk()
+    commits = batcher(disk)
+    disk.gate.clear()
+    task = finished(7)
+    commits.record(task)  # its commit starts and waits at the gate
+    rows: asyncio.Future[list[Task]] = asyncio.get_running_loop().create_future()
+    reading = asyncio.create_task(commits.read_latest(rows))
+    await asyncio.sleep(0)  # the read is under way
+    disk.gate.set()
+    await eventually(lambda: disk.rows.get(task.id) == "done" and not commits.pending)
+    stale = copy.copy(task)
+    stale.status, stale.result = "running", None  # what a read begun before the commit saw
+    rows.set_result([stale])
+    assert [(found.status, found.result) for found in await reading] == [("done", 7)]
 
 
 async def test_sqlite_one_callers_bad_row_fails_that_caller_alone(tmp_path: Path) -> None:

@@ -112,8 +112,8 @@ class PostgreSQLStore(ScheduleTicks):
 
     async def get_many(self, task_ids: Sequence[str]) -> list[Task]:
         wanted = list(dict.fromkeys(task_ids))
-        found = await self._db.pooled(partial(reads.select_many, task_ids=wanted))
-        return self._batcher.latest(found)
+        read = self._db.pooled(partial(reads.select_many, task_ids=wanted))
+        return await self._batcher.read_latest(read)  # the read runs beside the writes
 
     async def list_tasks(
         self,
@@ -127,7 +127,7 @@ class PostgreSQLStore(ScheduleTicks):
             return []
         await self._written()
         page = partial(reads.select_page, status=status, type=type, limit=limit, after=after)
-        return self._batcher.latest(await self._db.pooled(page), status)
+        return await self._batcher.read_latest(self._db.pooled(page), status)
 
     async def retry(self, task_id: str) -> Task | None:
         async def retry(connection: Connection, batch: Batch) -> Any:

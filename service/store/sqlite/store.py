@@ -129,8 +129,7 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
 
     async def get_many(self, task_ids: Sequence[str]) -> list[Task]:
         select = partial(reads.select_many, task_ids=list(dict.fromkeys(task_ids)))
-        found: list[Task] = await self._submit(select, with_states=False)
-        return self._batcher.latest(found)
+        return await self._batcher.read_latest(self._submit(select, with_states=False))
 
     async def list_tasks(
         self,
@@ -143,8 +142,8 @@ class SQLiteStore(ScheduleTicks, DashboardViews):
         if limit <= 0:
             return []
         page = partial(reads.select_page, status=status, type=type, limit=limit, after=after)
-        found: list[Task] = await self._submit(page)  # with this process's recorded states
-        return self._batcher.latest(found, status)
+        # With this process's recorded states: read_latest for those written meanwhile.
+        return await self._batcher.read_latest(self._submit(page), status)
 
     async def retry(self, task_id: str) -> Task | None:
         retried: Task | None = await self._submit(partial(rows.retry, task_id=task_id))
