@@ -89,6 +89,7 @@ async def test_older_schema_is_migrated_and_keeps_its_tasks(path: Path, version:
         ("list_finished_by_status", ["tasks_finished_by_status"]),
         ("list_finished_by_type_and_status", ["tasks_finished_by_type"]),
         ("claim", ["tasks_queued"]),
+        ("promote", ["tasks_waiting"]),
         ("next_due", ["tasks_queued_due"]),
         ("take_over", ["tasks_running"]),
         ("count_unfinished", ["tasks_queued_due", "tasks_running"]),

@@ -23,6 +23,7 @@ def claim(
     now = time.time()
     if limit <= 0 or not owners.renew(connection, owner, now, lease):
         return Claimed()
+    connection.execute(QUERIES["promote"], {"now": now})
     query, parameters = rows.claim_query(owner, limit, only, skip)
     found = connection.execute(query, {**parameters, "now": now}).fetchall()
     found.sort(key=lambda row: (-row["priority"], row["seq"]))

@@ -34,10 +34,11 @@ def insert(connection: sqlite3.Connection, tasks: list[Task]) -> dict[str, Task]
 
     Returns, by new task id, the task already stored under the same type and idempotency key.
     """
+    now = time.time()
     plain = [task for task in tasks if task.idempotency_key is None]
     if plain:
         before = connection.execute(QUERIES["max_seq"]).fetchone()[0]
-        connection.executemany(QUERIES["insert"], [_row(task) for task in plain])
+        connection.executemany(QUERIES["insert"], [_row(task, now) for task in plain])
         after = connection.execute(QUERIES["max_seq"]).fetchone()[0]
         # Under the write lock SQLite numbers new rows max(rowid) + 1, + 2, ...
         if after - before == len(plain):
@@ -50,7 +51,7 @@ def insert(connection: sqlite3.Connection, tasks: list[Task]) -> dict[str, Task]
     kept = {}
     for task in tasks:
         if task.idempotency_key is not None:
-            connection.execute(QUERIES["insert"], _row(task))
+            connection.execute(QUERIES["insert"], _row(task, now))
             key = (task.type, task.idempotency_key)
             row = connection.execute(QUERIES["select_by_key"], key).fetchone()
             if row["id"] == task.id:
@@ -84,10 +85,12 @@ def end_attempts(connection: sqlite3.Connection, states: Sequence[State]) -> lis
     """Write each end of attempt that its fence lets through; the ids of those it stopped."""
     statement = QUERIES["end_attempt"]
     fenced = []
+    now = time.time()
     for each in states:
         result = each[3]
         encoded = None if result is None else jsoncodec.dumps(result)
-        written = connection.execute(statement, (*each[:3], encoded, *each[4:10])).rowcount
+        parameters = (*each[:3], encoded, *each[4:7], waits(each[0], each[2], now), *each[7:10])
+        written = connection.execute(statement, parameters).rowcount
         if not written:
             fenced.append(each[10])
     return fenced
@@ -102,7 +105,12 @@ def retry(connection: sqlite3.Connection, task_id: str) -> Task | None:
     return to_task(found[0]) if found else None
 
 
-def _row(task: Task) -> tuple[Any, ...]:
+def waits(status: str, run_at: float, now: float) -> bool:
+    """Whether a task written now waits for `promote` before a claim may take it."""
+    return status == "queued" and run_at > now
+
+
+def _row(task: Task, now: float) -> tuple[Any, ...]:
     owner = None if task.claim is None else task.claim[0]
     return (
         task.id,
@@ -118,6 +126,7 @@ def _row(task: Task) -> tuple[Any, ...]:
         task.idempotency_key,
         owner,
         task.fingerprint,
+        waits(task.status, task.run_at, now),
     )
 
 

@@ -1,7 +1,8 @@
 -- name: insert
+-- A queued task with a due time (a delay) waits until `promote` makes it due.
 INSERT INTO tasks (id, type, payload, priority, max_attempts, run_at, status, attempts,
-                   created_at, started_at, idempotency_key, owner, fingerprint)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   created_at, started_at, idempotency_key, owner, fingerprint, waiting)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 
 -- name: max_seq
@@ -14,16 +15,23 @@ SELECT * FROM tasks WHERE type = ? AND idempotency_key = ?;
 SELECT * FROM tasks WHERE id = ?;
 
 -- name: end_attempt
+-- The last parameter says whether the task waits: queued again with a backoff.
 UPDATE tasks
 SET status = ?, attempts = ?, run_at = ?, result = ?, error = ?, started_at = ?, finished_at = ?,
-    owner = NULL
+    owner = NULL, waiting = ?
 WHERE seq = ? AND owner = ? AND attempts = ? AND status = 'running';
+
+-- name: promote
+-- Waiting tasks now due join the claimable ones: run by every claim, before it picks.
+-- By due time: without the hint SQLite would read every waiting task of tasks_queued.
+UPDATE tasks INDEXED BY tasks_waiting SET waiting = 0
+WHERE status = 'queued' AND waiting = 1 AND run_at <= :now;
 
 -- name: claim
 UPDATE tasks SET status = 'running', owner = :owner, attempts = attempts + 1, started_at = :now
 WHERE seq IN (
     SELECT seq FROM tasks
-    WHERE status = 'queued' AND run_at <= :now
+    WHERE status = 'queued' AND waiting = 0 AND run_at <= :now
     ORDER BY priority DESC, seq
     LIMIT :limit
 )
@@ -34,7 +42,7 @@ RETURNING *;
 UPDATE tasks SET status = 'running', owner = :owner, attempts = attempts + 1, started_at = :now
 WHERE seq IN (
     SELECT seq FROM tasks
-    WHERE status = 'queued' AND run_at <= :now
+    WHERE status = 'queued' AND waiting = 0 AND run_at <= :now
       AND (:only IS NULL OR type = :only)
       AND type NOT IN (SELECT value FROM json_each(:skip))
     ORDER BY priority DESC, seq
@@ -143,7 +151,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: retry
 UPDATE tasks
 SET status = 'queued', run_at = :now, attempts = 0, result = NULL, error = NULL,
-    started_at = NULL, finished_at = NULL, owner = NULL
+    started_at = NULL, finished_at = NULL, owner = NULL, waiting = 0
 WHERE id = :id AND status IN ('failed', 'cancelled')
 RETURNING *;
 
@@ -194,14 +202,14 @@ WHERE finished_at IS NOT NULL AND type = :type AND status = 'failed'
 -- name: retry_failed
 UPDATE tasks
 SET status = 'queued', run_at = :now, attempts = 0, result = NULL, error = NULL,
-    started_at = NULL, finished_at = NULL, owner = NULL
+    started_at = NULL, finished_at = NULL, owner = NULL, waiting = 0
 WHERE finished_at IS NOT NULL AND status = 'failed' AND id >= :low AND id < :high
   AND id <= :upto;
 
 -- name: retry_failed_of_type
 UPDATE tasks
 SET status = 'queued', run_at = :now, attempts = 0, result = NULL, error = NULL,
-    started_at = NULL, finished_at = NULL, owner = NULL
+    started_at = NULL, finished_at = NULL, owner = NULL, waiting = 0
 WHERE finished_at IS NOT NULL AND type = :type AND status = 'failed'
   AND id >= :low AND id < :high AND id <= :upto;
 -- name: last_tick
