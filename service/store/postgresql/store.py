@@ -176,10 +176,10 @@ class PostgreSQLStore(ScheduleTicks):
             query, arguments = QUERIES["claim_some"], [*arguments, only, sorted(skip)]
 
         async def claim(connection: Connection, batch: Batch) -> tuple[list[Any], float | None]:
+            await connection.execute(QUERIES["promote"])
             found = await connection.fetch(query, *arguments)
-            if len(found) == limit:  # full: the dispatcher claims again, whatever is due
-                return found, None
-            return found, await connection.fetchval(QUERIES["next_due"])
+            full = len(found) == limit  # the dispatcher claims again, whatever is due
+            return found, None if full else await connection.fetchval(QUERIES["next_due"])
 
         found, next_due = await self._submit(claim)
         tasks = sorted(map(rows.to_task, found), key=lambda task: (-task.priority, task.seq))

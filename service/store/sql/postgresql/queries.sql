@@ -2,13 +2,15 @@
 
 -- name: insert
 -- New tasks as arrays. A delayed task is due its delay (run_at - created_at, on the
--- caller's clock) after now(); a running one is owned by the claim's owner.
+-- caller's clock) after now(), and waits until `promote` makes it due; a running one is
+-- owned by the claim's owner.
 INSERT INTO tasks (id, type, payload, priority, max_attempts, run_at, status, attempts,
-                   created_at, started_at, idempotency_key, fingerprint, owner)
+                   created_at, started_at, idempotency_key, fingerprint, owner, waiting)
 SELECT n.id, n.type, n.payload, n.priority, n.max_attempts,
        now() + make_interval(secs => greatest(n.run_at - n.created_at, 0)),
        n.status, n.attempts, to_timestamp(n.created_at), to_timestamp(n.started_at),
-       n.idempotency_key, n.fingerprint, n.owner
+       n.idempotency_key, n.fingerprint, n.owner,
+       n.status = 'queued' AND n.run_at > n.created_at
 FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::float8[],
             $7::text[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[],
             $13::text[])
@@ -29,11 +31,13 @@ WHERE id = ANY($1::text[]) AND expires_at > now()
 RETURNING id;
 
 -- name: update
--- Recorded states as arrays, each fenced on its claim; every one ends the attempt.
+-- Recorded states as arrays, each fenced on its claim; every one ends the attempt. A task
+-- queued again with a delay (a retry's backoff) waits.
 UPDATE tasks t
 SET status = s.status, attempts = s.attempts,
     run_at = CASE WHEN s.status = 'queued'
                   THEN now() + make_interval(secs => greatest(s.delay, 0)) ELSE t.run_at END,
+    waiting = s.status = 'queued' AND s.delay > 0,
     result = s.result, error = s.error,
     started_at = to_timestamp(s.started_at), finished_at = to_timestamp(s.finished_at),
     owner = NULL
@@ -45,6 +49,17 @@ WHERE t.id = s.id AND t.owner = s.fence_owner AND t.attempts = s.fence_attempt
   AND t.status = 'running'
 RETURNING t.id, t.status = 'queued' AND t.run_at <= now() AS due;
 
+-- name: promote
+-- Waiting tasks now due join the claimable ones: run by every claim, before it picks (a
+-- statement of its own, so that the pick sees them). Rows another process is making due
+-- are skipped, not waited for. The array keeps the update on the primary key: `seq IN
+-- (subquery)` may be planned as a hash join over the whole table.
+UPDATE tasks SET waiting = false
+WHERE seq = ANY(ARRAY(
+    SELECT seq FROM tasks WHERE status = 'queued' AND waiting AND run_at <= now()
+    FOR UPDATE SKIP LOCKED
+));
+
 -- name: claim
 WITH lease AS (
     UPDATE owners SET expires_at = now() + make_interval(secs => $2)
@@ -52,7 +67,7 @@ WITH lease AS (
     RETURNING id
 ), picked AS (
     SELECT seq FROM tasks
-    WHERE status = 'queued' AND run_at <= now() AND EXISTS (SELECT FROM lease)
+    WHERE status = 'queued' AND NOT waiting AND run_at <= now() AND EXISTS (SELECT FROM lease)
     ORDER BY priority DESC, seq
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -70,7 +85,7 @@ WITH lease AS (
     RETURNING id
 ), picked AS (
     SELECT seq FROM tasks
-    WHERE status = 'queued' AND run_at <= now() AND EXISTS (SELECT FROM lease)
+    WHERE status = 'queued' AND NOT waiting AND run_at <= now() AND EXISTS (SELECT FROM lease)
       AND ($4::text IS NULL OR type = $4::text) AND type <> ALL($5::text[])
     ORDER BY priority DESC, seq
     LIMIT $3
@@ -199,7 +214,7 @@ ORDER BY id DESC LIMIT $1;
 -- name: retry
 UPDATE tasks
 SET status = 'queued', run_at = now(), attempts = 0, result = NULL, error = NULL,
-    started_at = NULL, finished_at = NULL, owner = NULL
+    started_at = NULL, finished_at = NULL, owner = NULL, waiting = false
 WHERE id = $1 AND status IN ('failed', 'cancelled')
 RETURNING *;
 
@@ -251,13 +266,13 @@ WHERE finished_at IS NOT NULL AND type = $3 AND status = 'failed' AND id >= $1 A
 -- Up to the id $3; fenced on the status.
 UPDATE tasks
 SET status = 'queued', run_at = now(), attempts = 0, result = NULL, error = NULL,
-    started_at = NULL, finished_at = NULL, owner = NULL
+    started_at = NULL, finished_at = NULL, owner = NULL, waiting = false
 WHERE finished_at IS NOT NULL AND status = 'failed' AND id >= $1 AND id < $2 AND id <= $3;
 
 -- name: retry_failed_of_type
 UPDATE tasks
 SET status = 'queued', run_at = now(), attempts = 0, result = NULL, error = NULL,
-    started_at = NULL, finished_at = NULL, owner = NULL
+    started_at = NULL, finished_at = NULL, owner = NULL, waiting = false
 WHERE finished_at IS NOT NULL AND type = $4 AND status = 'failed'
   AND id >= $1 AND id < $2 AND id <= $3;
 -- name: now
