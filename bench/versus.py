@@ -12,7 +12,8 @@ and the SQLite service drains the backlog of its round while the next ones are m
 
 Prints each round's rates and the CPU time per request of each server (its main thread,
 and its other threads: the SQLite store's), then the medians, the share of the time the
-main thread was busy, and the median of the per-round ratios (this checkout / the other).
+main thread was busy, the cores all its threads used together, and the median of the
+per-round ratios (this checkout / the other).
 On SQLite also the tasks finished during the round per request answered, counted in the
 database file: a service that runs more of what it accepts while it accepts spends more of
 its event loop on running them.
@@ -53,6 +54,12 @@ class Round:
         """The share of the round the main thread was on a CPU: below 1, the event loop
         sat idle part of the round (on SQLite: every connection waiting for a commit)."""
         return self.main_us * self.rate / 1e6
+
+    @property
+    def cores(self) -> float:
+        """Cores the server's threads used together: on SQLite the loop and the store's thread
+        stay at one between them, held to it by the interpreter lock."""
+        return (self.main_us + self.other_us) * self.rate / 1e6
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
@@ -112,9 +119,11 @@ def summary(rounds: dict[str, list[Round]]) -> list[str]:
         main = statistics.median(each.main_us for each in runs)
         other = statistics.median(each.other_us for each in runs)
         busy = statistics.median(each.main_busy for each in runs)
+        cores = statistics.median(each.cores for each in runs)
         line = (
             f"{name}: median {rate:,.0f} req/s; CPU per request {main:.0f} µs main thread, "
-            f"{other:.0f} µs other threads; main thread busy {busy:.0%}"
+            f"{other:.0f} µs other threads; main thread busy {busy:.0%}; all threads "
+            f"{cores:.2f} cores"
         )
         done = [each.done_per_request for each in runs if each.done_per_request is not None]
         if done:

@@ -110,7 +110,10 @@ def test_versus_sums_up_per_round_ratios_and_reads_cpu_per_thread() -> None:
     lines = summary(rounds)
     assert lines[0] == (
         "this checkout: median 3,000 req/s; CPU per request 250 µs main thread, 0 µs other threads"
-        "; main thread busy 75%"
+        "; main thread busy 75%; all threads 0.75 cores"
+    )
+    assert summary({THIS: [Round(2000, 300, 100)], OTHER: [Round(1, 1, 1)]})[0].endswith(
+        "main thread busy 60%; all threads 0.80 cores"
     )
     # The median of the per-round ratios, not the ratio of the medians (3000 / 2600 = 1.154).
     assert lines[-1] == "this checkout / other checkout: 1.100 (per round: 1.20 1.10 0.77)"
