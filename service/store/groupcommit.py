@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -119,27 +119,14 @@ class GroupCommit(Generic[W]):
     async def read_latest(
         self, read: Awaitable[Iterable[Task]], status: str | None = None
     ) -> list[Task]:
-        """`latest` of the tasks `read` returns, counting also the states recorded before it
-        ran and committed meanwhile (they are newer than the rows it read)."""
+        """The tasks `read` returns, each one replaced by the live task while its latest
+        state is recorded and not yet written (if it still has `status`, if given); also
+        when that state was recorded before the read and committed while it ran, for the
+        row read is then older than the live task."""
         unwritten = {**self._writing, **self._states}
-        return self.latest(await read, status, unwritten)
-
-    def latest(
-        self,
-        tasks: Iterable[Task],
-        status: str | None = None,
-        unwritten: Mapping[str, Task] | None = None,
-    ) -> list[Task]:
-        """Tasks as read from the database, each one replaced by the live task while its
-        latest state is recorded and not yet written (if it still has `status`, if given).
-
-        `unwritten`: more live tasks by id, from before the read (see `read_latest`).
-        """
         found = []
-        for task in tasks:
-            live = self.recorded(task.id)
-            if live is None and unwritten:
-                live = unwritten.get(task.id)
+        for task in await read:
+            live = self.recorded(task.id) or unwritten.get(task.id)
             if live is None or (status is not None and live.status != status):
                 found.append(task)
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ...task import UNFINISHED, Status, Task
 from ..base import QueueStats
@@ -10,8 +11,9 @@ from .connection import Connection
 from .rows import QUERIES, to_task
 
 
-async def select_many(connection: Connection, task_ids: Sequence[str]) -> list[Task]:
-    return [to_task(row) for row in await connection.fetch(QUERIES["select_by_ids"], task_ids)]
+async def select(connection: Connection, query: str, arguments: Sequence[Any]) -> list[Task]:
+    """The tasks a named query finds."""
+    return [to_task(row) for row in await connection.fetch(QUERIES[query], *arguments)]
 
 
 async def select_page(

@@ -107,13 +107,11 @@ class PostgreSQLStore(ScheduleTicks):
         recorded = self._batcher.recorded(task_id)
         if recorded is not None:
             return recorded
-        row = await self._db.pooled(lambda c: c.fetchrow(QUERIES["select_by_id"], task_id))
-        return None if row is None else self._live(row)
+        found = await self._read("select_by_id", task_id)
+        return found[0] if found else None
 
     async def get_many(self, task_ids: Sequence[str]) -> list[Task]:
-        wanted = list(dict.fromkeys(task_ids))
-        read = self._db.pooled(partial(reads.select_many, task_ids=wanted))
-        return await self._batcher.read_latest(read)  # the read runs beside the writes
+        return await self._read("select_by_ids", list(dict.fromkeys(task_ids)))
 
     async def list_tasks(
         self,
@@ -162,9 +160,8 @@ class PostgreSQLStore(ScheduleTicks):
         return retried
 
     async def find(self, type: str, idempotency_key: str) -> Task | None:
-        query = QUERIES["select_by_key"]
-        row = await self._db.pooled(lambda c: c.fetchrow(query, type, idempotency_key))
-        return None if row is None else self._live(row)
+        found = await self._read("select_by_key", type, idempotency_key)
+        return found[0] if found else None
 
     async def claim(
         self, limit: int, *, only: str | None = None, skip: frozenset[str] = frozenset()
@@ -255,10 +252,11 @@ class PostgreSQLStore(ScheduleTicks):
     def _submit(self, operation: Operation) -> asyncio.Future[Any]:
         return self._batcher.call(Work(operation=operation))
 
-    def _live(self, row: Any) -> Task:
-        """The live task while its state waits to be written, else the row's."""
-        recorded = self._batcher.recorded(row["id"])
-        return recorded if recorded is not None else rows.to_task(row)
+    async def _read(self, query: str, *arguments: Any) -> list[Task]:
+        """The tasks a named query finds, read beside the writes: the live ones while their
+        latest state is not yet written (see `GroupCommit.read_latest`)."""
+        select = partial(reads.select, query=query, arguments=arguments)
+        return await self._batcher.read_latest(self._db.pooled(select))
 
     async def _start(self, connection: Connection) -> None:
         await migrate(connection)
