@@ -13,10 +13,9 @@ and the SQLite service drains the backlog of its round while the next ones are m
 Prints each round's rates and the CPU time per request of each server (its main thread,
 and its other threads: the SQLite store's), then the medians, the share of the time the
 main thread was busy, the cores all its threads used together, and the median of the
-per-round ratios (this checkout / the other).
-On SQLite also the tasks finished during the round per request answered, counted in the
-database file: a service that runs more of what it accepts while it accepts spends more of
-its event loop on running them.
+per-round ratios (this checkout / the other). On SQLite also the tasks finished during the
+round per request answered, counted in the database file: a service that runs more of what
+it accepts while it accepts spends more of its event loop on running them.
 """
 
 from __future__ import annotations
