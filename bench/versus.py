@@ -7,8 +7,9 @@ checkout and from OTHER_CHECKOUT (`git worktree add ../before COMMIT`, say: each
 the service package from its own checkout, its working directory), side by side,
 warms both up, then loads them in turn with the intake load of `bench.intake` (POST /task,
 32 connections), the order reversed every round so that neither always goes first. Only the
-two services run: in `python -m bench --only intake` four other servers share the machine,
-and the SQLite service drains the backlog of its round while the next ones are measured.
+two services run (in `python -m bench --only intake` four other servers share the machine),
+and each round waits until both are idle: a service runs the backlog of its round after it,
+which would otherwise share the machine with the other's round.
 
 Prints each round's rates and the CPU time per request of each server (its main thread,
 and its other threads: the SQLite store's), then the medians, the share of the time the
@@ -26,6 +27,8 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Iterable
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,10 @@ from .intake import BODY
 
 THIS = "this checkout"
 OTHER = "other checkout"
+IDLE = 0.05
+"""The share of a core under which a server counts as idle between rounds."""
+SETTLE_LIMIT = 60.0
+"""Seconds to wait at most for both servers to be idle before a round."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,18 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
         else:
             other += seconds
     return main, other
+
+
+def settle(pids: Iterable[int]) -> None:
+    """Wait until every server has run what its last round left queued (its CPU use over a
+    quarter second under IDLE of a core; SETTLE_LIMIT seconds at most), so that no round
+    shares the machine with the other server's backlog."""
+    began, watched = time.monotonic(), list(pids)
+    while time.monotonic() - began < SETTLE_LIMIT:
+        before = {pid: sum(cpu_seconds(pid)) for pid in watched}
+        time.sleep(0.25)
+        if all(sum(cpu_seconds(pid)) - used < IDLE * 0.25 for pid, used in before.items()):
+            return
 
 
 def finished(database: Path | None) -> int:
@@ -160,6 +179,7 @@ def run(other: Path, store: str, rounds: int, seconds: float, workdir: Path) -> 
         for number in range(rounds):
             order = list(running.items())
             for name, (server, url, database) in order if number % 2 == 0 else reversed(order):
+                settle(each.pid for each, _, _ in running.values())
                 results[name].append(measure(server, url, script, seconds, database))
             print(
                 f"round {number + 1}: "
