@@ -41,6 +41,8 @@ THIS = "this checkout"
 OTHER = "other checkout"
 IDLE = 0.05
 """The share of a core under which a server counts as idle between rounds."""
+IDLE_WINDOW = 0.25
+"""Seconds over which that share is measured."""
 SETTLE_LIMIT = 60.0
 """Seconds to wait at most for both servers to be idle before a round."""
 
@@ -64,7 +66,7 @@ class Round:
     @property
     def cores(self) -> float:
         """Cores the server's threads used together: on SQLite the loop and the store's thread
-        stay at one between them, held to it by the interpreter lock."""
+        stay at about one between them (see BENCHMARKS.md, "A fourth sitting")."""
         return (self.main_us + self.other_us) * self.rate / 1e6
 
 
@@ -86,14 +88,14 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 def settle(pids: Iterable[int]) -> None:
-    """Wait until every server has run what its last round left queued (its CPU use over a
-    quarter second under IDLE of a core; SETTLE_LIMIT seconds at most), so that no round
-    shares the machine with the other server's backlog."""
+    """Wait until every server has run what its last round left queued (its CPU use over
+    IDLE_WINDOW under IDLE of a core; SETTLE_LIMIT seconds at most), so that no round shares
+    the machine with the other server's backlog."""
     began, watched = time.monotonic(), list(pids)
     while time.monotonic() - began < SETTLE_LIMIT:
         before = {pid: sum(cpu_seconds(pid)) for pid in watched}
-        time.sleep(0.25)
-        if all(sum(cpu_seconds(pid)) - used < IDLE * 0.25 for pid, used in before.items()):
+        time.sleep(IDLE_WINDOW)
+        if all(sum(cpu_seconds(pid)) - used < IDLE * IDLE_WINDOW for pid, used in before.items()):
             return
 
 
