@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,13 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import versus  # noqa: E402
 from bench.asgi_path import measure  # noqa: E402
 from bench.batches import run_batches  # noqa: E402
 from bench.drain import run_drain, store_url  # noqa: E402
 from bench.profile import by_package  # noqa: E402
 from bench.report import Row, ratio_row, table  # noqa: E402
 from bench.servers import StopLine  # noqa: E402
-from bench.versus import OTHER, THIS, Round, cpu_seconds, summary  # noqa: E402
+from bench.versus import OTHER, THIS, Round, cpu_seconds, settle, summary  # noqa: E402
 from service import Settings, create_app  # noqa: E402
 
 TASKS = 200
@@ -119,3 +122,22 @@ def test_versus_sums_up_per_round_ratios_and_reads_cpu_per_thread() -> None:
     assert lines[-1] == "this checkout / other checkout: 1.100 (per round: 1.20 1.10 0.77)"
     main, other = cpu_seconds(os.getpid())
     assert main > 0 and other >= 0
+
+
+def test_versus_waits_for_a_busy_server_before_a_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`settle` returns at once when the servers are idle, and waits while one uses a core
+    (here until its limit, shortened for the test)."""
+    monkeypatch.setattr(versus, "SETTLE_LIMIT", 1.5)
+    idle = subprocess.Popen(["sleep", "30"])
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        began = time.monotonic()
+        settle([idle.pid])
+        assert time.monotonic() - began < 1.0
+        began = time.monotonic()
+        settle([idle.pid, busy.pid])
+        assert time.monotonic() - began >= 1.5
+    finally:
+        for process in (idle, busy):
+            process.kill()
+            process.wait()
