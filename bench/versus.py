@@ -97,6 +97,7 @@ def settle(pids: Iterable[int]) -> None:
         time.sleep(IDLE_WINDOW)
         if all(sum(cpu_seconds(pid)) - used < IDLE * IDLE_WINDOW for pid, used in before.items()):
             return
+    print(f"a server is still busy after {SETTLE_LIMIT:g} s; measuring anyway", file=sys.stderr)
 
 
 def finished(database: Path | None) -> int:

@@ -28,7 +28,7 @@ from bench.drain import run_drain, store_url  # noqa: E402
 from bench.profile import by_package  # noqa: E402
 from bench.report import Row, ratio_row, table  # noqa: E402
 from bench.servers import StopLine  # noqa: E402
-from bench.versus import OTHER, THIS, Round, cpu_seconds, settle, summary  # noqa: E402
+from bench.versus import OTHER, THIS, Round, cpu_seconds, summary  # noqa: E402
 from service import Settings, create_app  # noqa: E402
 
 TASKS = 200
@@ -124,7 +124,9 @@ def test_versus_sums_up_per_round_ratios_and_reads_cpu_per_thread() -> None:
     assert main > 0 and other >= 0
 
 
-def test_versus_waits_for_a_busy_server_before_a_round(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_versus_waits_for_a_busy_server_before_a_round(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`settle` returns at once when the servers are idle, and waits while one uses a core
     (here until its limit, shortened for the test)."""
     monkeypatch.setattr(versus, "SETTLE_LIMIT", 1.5)
@@ -132,11 +134,13 @@ def test_versus_waits_for_a_busy_server_before_a_round(monkeypatch: pytest.Monke
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         began = time.monotonic()
-        settle([idle.pid])
+        versus.settle([idle.pid])
         assert time.monotonic() - began < 1.0
+        assert capsys.readouterr().err == ""
         began = time.monotonic()
-        settle([idle.pid, busy.pid])
+        versus.settle([idle.pid, busy.pid])
         assert time.monotonic() - began >= 1.5
+        assert "still busy after 1.5 s" in capsys.readouterr().err
     finally:
         for process in (idle, busy):
             process.kill()
