@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -28,8 +30,11 @@ from bench.drain import run_drain, store_url  # noqa: E402
 from bench.profile import by_package  # noqa: E402
 from bench.report import Row, ratio_row, table  # noqa: E402
 from bench.servers import StopLine  # noqa: E402
+from bench.timeline import summarize  # noqa: E402
+from bench.timeline_probe import Event, Mark, marked, timed  # noqa: E402
 from bench.versus import OTHER, THIS, Round, cpu_seconds, summary  # noqa: E402
 from service import Settings, create_app  # noqa: E402
+from service.store.sqlite.connector import Connector  # noqa: E402
 
 TASKS = 200
 
@@ -145,3 +150,45 @@ def test_versus_waits_for_a_busy_server_before_a_round(
         for process in (idle, busy):
             process.kill()
             process.wait()
+
+
+async def test_the_timeline_probe_times_each_transaction_and_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[Event] = []
+    mark: Mark = []
+    monkeypatch.setattr(Connector, "_transaction", timed(Connector._transaction, events, mark))
+    monkeypatch.setattr(Connector, "_check_file", marked(Connector._check_file, mark))
+    database = Connector(tmp_path / "timeline.db")
+    await database.open(lambda connection: None)
+    events.clear()
+
+    def write(connection: object, works: list[object], ends: list[object]) -> None:
+        return None
+
+    work = SimpleNamespace(new=["a", "b", "c"], operation=None)
+    await database.run(partial(write, works=[work], ends=["x"]))
+    await database.close(lambda connection: None)
+
+    start, commit_at, end, body_cpu, commit_cpu, new, ends = events[0]
+    assert start <= commit_at <= end and body_cpu >= 0 and commit_cpu >= 0
+    assert (new, ends) == (3, 1)
+    assert len(events) == 2  # and the closing transaction
+
+
+def test_the_timeline_sums_up_the_window_and_the_stalled_commits() -> None:
+    events: list[Event] = [
+        (0.5, 0.6, 0.7, 0.01, 0.01, 10, 0),  # before the window
+        (1.0, 1.003, 1.004, 0.001, 0.0005, 20, 2),
+        (2.0, 2.002, 2.102, 0.001, 0.0005, 0, 8),  # a COMMIT of 100 ms
+        (3.0, 3.004, 3.030, 0.002, 0.001, 30, 0),  # one of 26 ms
+    ]
+
+    found = summarize(events, 1.0, 5.0)
+
+    assert (found.commits, found.with_new, found.new_per_commit) == (3, 2, 25.0)
+    assert found.busy == pytest.approx((0.004 + 0.102 + 0.030) / 4)
+    assert found.cpu == pytest.approx(0.006 / 4)
+    assert found.waiting == pytest.approx(0.009 / 0.004)
+    assert (found.stalls, found.stalls_with_new) == (2, 1)
+    assert found.stalled == pytest.approx(0.126) and found.longest == pytest.approx(0.1)
